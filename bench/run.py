@@ -1,0 +1,457 @@
+#!/usr/bin/env python3
+"""Load benchmark for timebank: POST /v1/transfers on SQLite and PostgreSQL.
+
+For each backend: fresh database, bootstrap, seed volunteer accounts through the
+API, fund them from the issuance account, then run wrk (bench/transfers.lua) for
+the "spread" and "hot" cases. The server is restarted before each case, so
+peak_rss_mb is the VmHWM of the process that served that case only.
+
+Prints one JSON list on stdout; progress goes to stderr. See bench/README.md.
+Only the Python standard library is used.
+"""
+
+import argparse
+import contextlib
+import http.client
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+
+BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
+REPO_DIR = os.path.dirname(BENCH_DIR)
+LUA_SCRIPT = os.path.join(BENCH_DIR, "transfers.lua")
+DEFAULT_OUTPUT = os.path.join(BENCH_DIR, "results", "latest.json")
+
+HOST = "127.0.0.1"
+PG_PORT = 5432
+PG_USER = "postgres"
+USERNAME = "bench"
+FUND_AMOUNT = "1000000.00"
+BACKENDS = ("sqlite", "postgres")
+CASES = ("spread", "hot")
+
+# Targets from bench/README.md, checked with --check.
+HOT_RPS_TARGET = {"sqlite": 8000, "postgres": 3000}
+P99_MS_TARGET = 50
+RSS_MB_TARGET = 150
+
+
+class BenchError(Exception):
+    pass
+
+
+def log(message):
+    print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+
+def parse_args():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--backend", action="append", choices=BACKENDS,
+                   help="backend to run (repeatable; default: both)")
+    p.add_argument("--case", action="append", choices=CASES,
+                   help="case to run (repeatable; default: both)")
+    p.add_argument("--duration", type=int, default=20, help="seconds per case (default 20)")
+    p.add_argument("--connections", type=int, default=64, help="wrk connections (default 64)")
+    p.add_argument("--threads", type=int, default=2, help="wrk threads (default 2)")
+    p.add_argument("--accounts", type=int, default=10_000,
+                   help="volunteer accounts to seed (default 10000)")
+    p.add_argument("--seed-workers", type=int, default=32,
+                   help="parallel HTTP clients while seeding (default 32)")
+    p.add_argument("--no-build", action="store_true", help="skip cargo build --release")
+    p.add_argument("--binary", help="timebank binary to run (implies --no-build)")
+    p.add_argument("--output", default=DEFAULT_OUTPUT,
+                   help="also write the JSON here ('' to skip; default bench/results/latest.json)")
+    p.add_argument("--check", action="store_true",
+                   help="exit 2 when a target from bench/README.md is missed")
+    args = p.parse_args()
+    if args.accounts < 2 or args.duration < 1 or args.connections < args.threads:
+        p.error("need --accounts >= 2, --duration >= 1 and --connections >= --threads")
+    return args
+
+
+def run(cmd, timeout, **kwargs):
+    """Run a command with its stdout on our stderr; raise BenchError on failure."""
+    try:
+        subprocess.run(cmd, check=True, timeout=timeout, stdout=sys.stderr, **kwargs)
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as e:
+        raise BenchError(f"{' '.join(cmd)}: {e}") from e
+
+
+def build():
+    log("cargo build --release")
+    run(["cargo", "build", "--release"], timeout=3600, cwd=REPO_DIR)
+
+
+def ensure_wrk():
+    if shutil.which("wrk"):
+        return
+    sudo = [] if os.geteuid() == 0 or not shutil.which("sudo") else ["sudo"]
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    install = sudo + ["apt-get", "install", "-y", "wrk"]
+    log("wrk not found; installing it with apt-get")
+    try:
+        run(install, timeout=600, env=env)
+    except BenchError:
+        run(sudo + ["apt-get", "update"], timeout=600, env=env)
+        run(install, timeout=600, env=env)
+    if not shutil.which("wrk"):
+        raise BenchError("wrk is still not on PATH after apt-get install")
+
+
+def pg_ready():
+    cmd = ["pg_isready", "-q", "-h", HOST, "-p", str(PG_PORT)]
+    return subprocess.run(cmd, timeout=15).returncode == 0
+
+
+def ensure_postgres():
+    for tool in ("psql", "pg_isready"):
+        if not shutil.which(tool):
+            raise BenchError(f"{tool} not found; install the PostgreSQL client")
+    if pg_ready():
+        return
+    versions = sorted(os.listdir("/etc/postgresql")) if os.path.isdir("/etc/postgresql") else []
+    if not versions:
+        raise BenchError(f"PostgreSQL is not answering on {HOST}:{PG_PORT} and no cluster is configured")
+    for version in versions:
+        log(f"starting PostgreSQL {version}/main")
+        run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "start"], timeout=120)
+    deadline = time.monotonic() + 30
+    while not pg_ready():
+        if time.monotonic() > deadline:
+            raise BenchError(f"PostgreSQL did not become ready on {HOST}:{PG_PORT}")
+        time.sleep(0.5)
+
+
+def psql(sql):
+    cmd = ["psql", "-h", HOST, "-p", str(PG_PORT), "-U", PG_USER, "-d", "postgres",
+           "-v", "ON_ERROR_STOP=1", "-qAtc", sql]
+    run(cmd, timeout=120, env=dict(os.environ, PGCONNECT_TIMEOUT="10"))
+
+
+def drop_database(name):
+    log(f"dropping database {name}")
+    try:
+        psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    except BenchError as e:
+        log(f"could not drop database {name}: {e}")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+def tail(path, lines=30):
+    try:
+        with open(path, errors="replace") as f:
+            return "".join(f.readlines()[-lines:])
+    except OSError:
+        return ""
+
+
+class Server:
+    """One `timebank serve` process on a free loopback port."""
+
+    def __init__(self, binary, env, log_path):
+        self.port = free_port()
+        self.log_path = log_path
+        env = dict(env, TIMEBANK_BIND=f"{HOST}:{self.port}")
+        with open(log_path, "ab") as out:
+            self.proc = subprocess.Popen([binary, "serve"], env=env, stdin=subprocess.DEVNULL,
+                                         stdout=out, stderr=subprocess.STDOUT)
+        log(f"server pid {self.proc.pid} on {HOST}:{self.port}")
+
+    def wait_ready(self, timeout=90):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise BenchError(f"server exited with {self.proc.returncode}:\n{tail(self.log_path)}")
+            conn = http.client.HTTPConnection(HOST, self.port, timeout=2)
+            try:
+                conn.request("GET", "/readyz")
+                if conn.getresponse().status == 200:
+                    return
+            except (OSError, http.client.HTTPException):
+                pass
+            finally:
+                conn.close()
+            time.sleep(0.2)
+        raise BenchError(f"server not ready after {timeout}s:\n{tail(self.log_path)}")
+
+    def peak_rss_mb(self):
+        with open(f"/proc/{self.proc.pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return round(int(line.split()[1]) / 1024, 1)
+        raise BenchError("VmHWM missing from /proc status")
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+class Api:
+    """Minimal JSON client: one keep-alive connection per thread."""
+
+    def __init__(self, port, token=None):
+        self.port = port
+        self.token = token
+        self.local = threading.local()
+
+    def post(self, path, body, idempotency_key=None, expect=(200, 201)):
+        headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        if idempotency_key:
+            headers["Idempotency-Key"] = idempotency_key
+        data = json.dumps(body).encode()
+        # One retry on a dropped connection; safe because requests carry idempotency keys.
+        for attempt in (1, 2):
+            conn = getattr(self.local, "conn", None)
+            if conn is None:
+                conn = self.local.conn = http.client.HTTPConnection(HOST, self.port, timeout=30)
+            try:
+                conn.request("POST", path, body=data, headers=headers)
+                resp = conn.getresponse()
+                raw = resp.read()
+            except (OSError, http.client.HTTPException) as e:
+                conn.close()
+                self.local.conn = None
+                if attempt == 2:
+                    raise BenchError(f"POST {path}: {e}") from e
+                continue
+            if resp.will_close:
+                conn.close()
+                self.local.conn = None
+            if resp.status not in expect:
+                raise BenchError(f"POST {path} -> {resp.status}: {raw[:500].decode(errors='replace')}")
+            return json.loads(raw) if raw else {}
+
+    def login(self, password):
+        reply = self.post("/v1/auth/token", {"username": USERNAME, "password": password})
+        self.token = reply["access_token"]
+        return self.token
+
+
+def seed(api, info, count, workers, run_id, deadline):
+    """Create `count` volunteer accounts and fund each from the issuance account."""
+    issuance = info["issuance_account_id"]
+
+    def one(i):
+        if time.monotonic() > deadline:
+            raise BenchError("seeding took too long")
+        account = api.post("/v1/accounts",
+                           {"ledger_id": info["ledger_id"], "kind": "volunteer",
+                            "name": f"bench volunteer {i}"},
+                           idempotency_key=f"{run_id}-account-{i}", expect=(201,))
+        api.post("/v1/transfers",
+                 {"kind": "adjustment", "postings": [
+                     {"account_id": issuance, "direction": "debit", "amount": FUND_AMOUNT},
+                     {"account_id": account["id"], "direction": "credit", "amount": FUND_AMOUNT}]},
+                 idempotency_key=f"{run_id}-fund-{i}", expect=(201,))
+        return account["id"]
+
+    ids = [None] * count
+    started = time.monotonic()
+    pool = ThreadPoolExecutor(max_workers=workers)
+    try:
+        futures = {pool.submit(one, i): i for i in range(count)}
+        for done, future in enumerate(as_completed(futures), 1):
+            ids[futures[future]] = future.result()
+            if done % 1000 == 0 or done == count:
+                log(f"seeded {done}/{count} accounts ({done / (time.monotonic() - started):.0f}/s)")
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    return ids
+
+
+def run_wrk(args, case, port, files, issuance, run_id):
+    env = dict(os.environ,
+               TIMEBANK_BENCH_CASE=case,
+               TIMEBANK_BENCH_ACCOUNTS=files["accounts"],
+               TIMEBANK_BENCH_TOKEN=files["token"],
+               TIMEBANK_BENCH_ISSUANCE=issuance,
+               TIMEBANK_BENCH_RUN_ID=run_id)
+    cmd = ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{args.duration}s",
+           "--timeout", "10s", "-s", LUA_SCRIPT, f"http://{HOST}:{port}/"]
+    log(f"{case}: {' '.join(cmd)}")
+    try:
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True,
+                              timeout=args.duration + 120)
+    except subprocess.TimeoutExpired as e:
+        raise BenchError(f"wrk did not finish: {e}") from e
+    sys.stderr.write(proc.stdout + proc.stderr)
+    lines = [l for l in proc.stdout.splitlines() if l.startswith("BENCH_RESULT ")]
+    if proc.returncode != 0 or not lines:
+        raise BenchError(f"wrk failed (exit {proc.returncode}) or printed no BENCH_RESULT")
+    return json.loads(lines[-1].split(" ", 1)[1])
+
+
+def bench_backend(backend, args, binary, run_id):
+    results = []
+    servers = []
+    with contextlib.ExitStack() as stack:
+        workdir = tempfile.mkdtemp(prefix=f"timebank-bench-{backend}-")
+        stack.callback(shutil.rmtree, workdir, ignore_errors=True)
+        if backend == "sqlite":
+            db_url = os.path.join(workdir, "timebank.db")
+        else:
+            ensure_postgres()
+            db_name = f"timebank_bench_{run_id}"
+            log(f"creating database {db_name}")
+            psql(f'CREATE DATABASE "{db_name}"')
+            stack.callback(drop_database, db_name)
+            db_url = f"postgres://{PG_USER}@{HOST}:{PG_PORT}/{db_name}"
+
+        password = f"Bench-{secrets.token_hex(12)}-Pw1!"
+        env = dict(os.environ,
+                   TIMEBANK_DATABASE_URL=db_url,
+                   TIMEBANK_JWT_SECRET=secrets.token_hex(32),
+                   TIMEBANK_ACCESS_TOKEN_TTL_SECONDS="3600",
+                   TIMEBANK_BOOTSTRAP_PASSWORD=password)
+        files = {"accounts": os.path.join(workdir, "accounts.txt"),
+                 "token": os.path.join(workdir, "token.txt")}
+
+        def start_server(label):
+            server = Server(binary, env, os.path.join(workdir, f"server-{label}.log"))
+            servers.append(server)
+            stack.callback(server.stop)
+            server.wait_ready()
+            api = Api(server.port)
+            api.login(password)
+            return server, api
+
+        try:
+            log(f"{backend}: bootstrap")
+            boot = subprocess.run([binary, "bootstrap", "--username", USERNAME], env=env,
+                                  capture_output=True, text=True, timeout=300)
+            if boot.returncode != 0:
+                raise BenchError(f"bootstrap failed ({boot.returncode}):\n{boot.stderr[-3000:]}")
+            info = parse_bootstrap(boot.stdout)
+
+            server, api = start_server("seed")
+            log(f"{backend}: seeding {args.accounts} accounts")
+            ids = seed(api, info, args.accounts, args.seed_workers, run_id,
+                       deadline=time.monotonic() + 1800)
+            with open(files["accounts"], "w") as f:
+                f.write("\n".join(ids) + "\n")
+            server.stop()
+
+            for case in args.case:
+                server, api = start_server(case)
+                with open(os.open(files["token"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
+                    f.write(api.token + "\n")
+                w = run_wrk(args, case, server.port, files, info["issuance_account_id"], run_id)
+                rss = server.peak_rss_mb()
+                server.stop()
+                if w["first_error"]:
+                    log(f"{case}: first non-2xx answer: {w['first_error']}")
+                results.append({
+                    "backend": backend,
+                    "case": case,
+                    "requests_per_sec": round(w["requests"] / (w["duration_us"] / 1e6), 1),
+                    "p50_ms": round(w["p50_us"] / 1000, 2),
+                    "p99_ms": round(w["p99_us"] / 1000, 2),
+                    "max_ms": round(w["max_us"] / 1000, 2),
+                    "errors": w["connect"] + w["read"] + w["write"] + w["timeout"] + w["non2xx"],
+                    "requests": w["requests"],
+                    "peak_rss_mb": rss,
+                    "peak_rss_scope": "case (server restarted before each case)",
+                    "duration_s": round(w["duration_us"] / 1e6, 2),
+                    "connections": args.connections,
+                })
+                log(f"{backend}/{case}: {json.dumps(results[-1])}")
+        except BaseException:
+            if servers:
+                log(f"last server log ({servers[-1].log_path}):\n{tail(servers[-1].log_path)}")
+            raise
+    return results
+
+
+def parse_bootstrap(stdout):
+    """The bootstrap JSON object: all of stdout, or else its last line."""
+    for text in (stdout, (stdout.strip().splitlines() or [""])[-1]):
+        try:
+            info = json.loads(text)
+        except ValueError:
+            continue
+        if isinstance(info, dict) and {"ledger_id", "issuance_account_id"} <= info.keys():
+            return info
+    raise BenchError(f"bootstrap printed no usable JSON object: {stdout[-1000:]!r}")
+
+
+def missed_targets(results):
+    missed = []
+    for r in results:
+        name = f"{r['backend']}/{r['case']}"
+        if r["case"] == "hot" and r["requests_per_sec"] < HOT_RPS_TARGET[r["backend"]]:
+            missed.append(f"{name}: {r['requests_per_sec']}/s < {HOT_RPS_TARGET[r['backend']]}/s")
+        if r["p99_ms"] > P99_MS_TARGET:
+            missed.append(f"{name}: p99 {r['p99_ms']} ms > {P99_MS_TARGET} ms")
+        if r["errors"]:
+            missed.append(f"{name}: {r['errors']} errors")
+        if r["peak_rss_mb"] > RSS_MB_TARGET:
+            missed.append(f"{name}: RSS {r['peak_rss_mb']} MB > {RSS_MB_TARGET} MB")
+    return missed
+
+
+def main():
+    args = parse_args()
+    args.backend = [b for b in BACKENDS if b in (args.backend or BACKENDS)]
+    args.case = [c for c in CASES if c in (args.case or CASES)]
+    # Turn SIGTERM/SIGHUP into SystemExit so every cleanup below still runs.
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, lambda signum, _frame: sys.exit(128 + signum))
+
+    try:
+        if args.binary:
+            binary = os.path.abspath(args.binary)
+        else:
+            if not args.no_build:
+                build()
+            target_dir = os.environ.get("CARGO_TARGET_DIR", os.path.join(REPO_DIR, "target"))
+            binary = os.path.join(target_dir, "release", "timebank")
+        if not os.access(binary, os.X_OK):
+            raise BenchError(f"no executable at {binary}")
+        ensure_wrk()
+        run_id = f"{time.strftime('%Y%m%d%H%M%S')}_{secrets.token_hex(3)}"
+        results = []
+        for backend in args.backend:
+            results += bench_backend(backend, args, binary, run_id)
+    except BenchError as e:
+        log(f"error: {e}")
+        return 1
+    except KeyboardInterrupt:
+        log("interrupted")
+        return 130
+
+    document = json.dumps(results, indent=2)
+    print(document)
+    if args.output:
+        os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)
+        with open(args.output, "w") as f:
+            f.write(document + "\n")
+        log(f"wrote {args.output}")
+    missed = missed_targets(results)
+    for line in missed:
+        log(f"target missed: {line}")
+    return 2 if args.check and missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

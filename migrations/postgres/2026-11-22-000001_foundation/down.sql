@@ -1,0 +1,10 @@
+DROP TABLE idempotency_keys;
+DROP TABLE postings;
+DROP TABLE transfers;
+DROP FUNCTION timebank_refuse_journal_change() CASCADE;
+DROP TABLE accounts;
+DROP TABLE ledgers;
+DROP TABLE role_grants;
+DROP TABLE users;
+DROP TABLE organisations;
+DROP TABLE settings;

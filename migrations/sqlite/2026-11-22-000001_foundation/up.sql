@@ -1,0 +1,132 @@
+-- Foundation: organisations, users, ledgers, accounts, the append-only journal,
+-- idempotency records and service settings.
+
+CREATE TABLE settings (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+
+CREATE TABLE organisations (
+    id         TEXT PRIMARY KEY,
+    parent_id  TEXT REFERENCES organisations (id),
+    name       TEXT NOT NULL,
+    kind       TEXT NOT NULL,
+    created_at TIMESTAMP NOT NULL
+);
+
+CREATE TABLE users (
+    id            TEXT PRIMARY KEY,
+    username      TEXT NOT NULL UNIQUE,
+    password_hash TEXT NOT NULL,
+    display_name  TEXT NOT NULL,
+    status        TEXT NOT NULL CHECK (status IN ('active', 'disabled')),
+    created_at    TIMESTAMP NOT NULL
+);
+
+CREATE TABLE role_grants (
+    id              TEXT PRIMARY KEY,
+    user_id         TEXT NOT NULL REFERENCES users (id),
+    role            TEXT NOT NULL CHECK (role IN ('admin', 'coordinator', 'partner_staff', 'auditor', 'volunteer')),
+    organisation_id TEXT NOT NULL REFERENCES organisations (id),
+    created_at      TIMESTAMP NOT NULL,
+    UNIQUE (user_id, role, organisation_id)
+);
+
+CREATE TABLE ledgers (
+    id                  TEXT PRIMARY KEY,
+    code                TEXT NOT NULL UNIQUE,
+    name                TEXT NOT NULL,
+    asset_scale         INTEGER NOT NULL CHECK (asset_scale BETWEEN 0 AND 8),
+    organisation_id     TEXT NOT NULL REFERENCES organisations (id),
+    issuance_account_id TEXT,
+    last_sequence       BIGINT NOT NULL DEFAULT 0,
+    last_hash           TEXT NOT NULL,
+    last_recorded_at    TIMESTAMP,
+    created_at          TIMESTAMP NOT NULL
+);
+
+CREATE TABLE accounts (
+    id              TEXT PRIMARY KEY,
+    ledger_id       TEXT NOT NULL REFERENCES ledgers (id),
+    kind            TEXT NOT NULL CHECK (kind IN ('volunteer', 'partner', 'issuance', 'community_fund', 'expiry', 'settlement')),
+    name            TEXT NOT NULL,
+    no_overdraft    BOOLEAN NOT NULL,
+    status          TEXT NOT NULL CHECK (status IN ('open', 'frozen', 'closed')),
+    debits_posted   BIGINT NOT NULL DEFAULT 0 CHECK (debits_posted >= 0),
+    credits_posted  BIGINT NOT NULL DEFAULT 0 CHECK (credits_posted >= 0),
+    debits_pending  BIGINT NOT NULL DEFAULT 0 CHECK (debits_pending >= 0),
+    credits_pending BIGINT NOT NULL DEFAULT 0 CHECK (credits_pending >= 0),
+    version         BIGINT NOT NULL DEFAULT 0,
+    external_ref    TEXT,
+    created_at      TIMESTAMP NOT NULL,
+    UNIQUE (id, ledger_id),
+    -- Last line of defence for invariant 4: the engine refuses first.
+    CHECK (NOT no_overdraft OR debits_posted + debits_pending <= credits_posted)
+);
+CREATE INDEX accounts_ledger ON accounts (ledger_id, id);
+
+CREATE TABLE transfers (
+    id           TEXT PRIMARY KEY,
+    ledger_id    TEXT NOT NULL REFERENCES ledgers (id),
+    sequence     BIGINT NOT NULL CHECK (sequence > 0),
+    kind         TEXT NOT NULL,
+    phase        TEXT NOT NULL CHECK (phase IN ('posted', 'pending', 'post_pending', 'void_pending')),
+    pending_id   TEXT UNIQUE REFERENCES transfers (id),
+    reverses_id  TEXT UNIQUE REFERENCES transfers (id),
+    timeout_at   TIMESTAMP,
+    external_ref TEXT,
+    description  TEXT,
+    metadata     TEXT,
+    actor_id     TEXT NOT NULL,
+    on_behalf_of TEXT,
+    event_time   TIMESTAMP NOT NULL,
+    recorded_at  TIMESTAMP NOT NULL,
+    prev_hash    TEXT NOT NULL,
+    hash         TEXT NOT NULL,
+    UNIQUE (ledger_id, sequence),
+    UNIQUE (id, ledger_id)
+);
+CREATE INDEX transfers_pending_timeout ON transfers (timeout_at) WHERE phase = 'pending';
+CREATE INDEX transfers_external_ref ON transfers (ledger_id, external_ref);
+
+CREATE TABLE postings (
+    transfer_id     TEXT NOT NULL,
+    leg             INTEGER NOT NULL CHECK (leg >= 0),
+    ledger_id       TEXT NOT NULL,
+    account_id      TEXT NOT NULL,
+    direction       TEXT NOT NULL CHECK (direction IN ('debit', 'credit')),
+    amount          BIGINT NOT NULL CHECK (amount > 0),
+    pending         BOOLEAN NOT NULL,
+    balance_after   BIGINT NOT NULL,
+    account_version BIGINT NOT NULL,
+    recorded_at     TIMESTAMP NOT NULL,
+    PRIMARY KEY (transfer_id, leg),
+    UNIQUE (account_id, account_version),
+    -- Both keys carry the ledger: a posting cannot join an account of another ledger.
+    FOREIGN KEY (transfer_id, ledger_id) REFERENCES transfers (id, ledger_id),
+    FOREIGN KEY (account_id, ledger_id) REFERENCES accounts (id, ledger_id)
+);
+CREATE INDEX postings_account_recorded ON postings (account_id, recorded_at);
+
+CREATE TABLE idempotency_keys (
+    scope         TEXT NOT NULL,
+    key           TEXT NOT NULL,
+    fingerprint   TEXT NOT NULL,
+    status_code   INTEGER NOT NULL,
+    response_body TEXT NOT NULL,
+    location      TEXT,
+    created_at    TIMESTAMP NOT NULL,
+    expires_at    TIMESTAMP NOT NULL,
+    PRIMARY KEY (scope, key)
+);
+CREATE INDEX idempotency_keys_expiry ON idempotency_keys (expires_at);
+
+-- Invariant 2: the journal is append-only, enforced by the database itself.
+CREATE TRIGGER transfers_no_update BEFORE UPDATE ON transfers
+BEGIN SELECT RAISE(ABORT, 'journal is append-only: UPDATE on transfers refused'); END;
+CREATE TRIGGER transfers_no_delete BEFORE DELETE ON transfers
+BEGIN SELECT RAISE(ABORT, 'journal is append-only: DELETE on transfers refused'); END;
+CREATE TRIGGER postings_no_update BEFORE UPDATE ON postings
+BEGIN SELECT RAISE(ABORT, 'journal is append-only: UPDATE on postings refused'); END;
+CREATE TRIGGER postings_no_delete BEFORE DELETE ON postings
+BEGIN SELECT RAISE(ABORT, 'journal is append-only: DELETE on postings refused'); END;

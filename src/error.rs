@@ -1,0 +1,210 @@
+//! One error envelope for the whole service: a stable machine-readable code, the
+//! HTTP status it maps to, and a human detail. The http layer renders it as RFC 9457
+//! problem+json; the idempotency store keeps the same rendering so a retried refusal
+//! gets the same refusal.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::ledger::LedgerError;
+
+macro_rules! error_codes {
+    ($($variant:ident => ($code:literal, $status:literal, $title:literal)),+ $(,)?) => {
+        /// Stable codes a client may branch on. Never renamed once published.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum ErrorCode { $($variant),+ }
+
+        impl ErrorCode {
+            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $(ErrorCode::$variant => $code),+ }
+            }
+
+            pub fn status(self) -> u16 {
+                match self { $(ErrorCode::$variant => $status),+ }
+            }
+
+            pub fn title(self) -> &'static str {
+                match self { $(ErrorCode::$variant => $title),+ }
+            }
+        }
+    };
+}
+
+error_codes! {
+    ValidationFailed => ("validation_failed", 400, "The request is not valid"),
+    InvalidAmount => ("invalid_amount", 400, "The amount is not valid"),
+    UnbalancedTransfer => ("unbalanced_transfer", 422, "Debits do not equal credits"),
+    LedgerMismatch => ("ledger_mismatch", 422, "Postings span more than one ledger"),
+    AccountNotFound => ("account_not_found", 422, "An account named in the request does not exist"),
+    AccountFrozen => ("account_frozen", 422, "The account is frozen"),
+    AccountClosed => ("account_closed", 422, "The account is closed"),
+    AccountNotEmpty => ("account_not_empty", 409, "The account still holds a balance or holds"),
+    InsufficientFunds => ("insufficient_funds", 422, "The account cannot cover the debit"),
+    TransferNotPending => ("transfer_not_pending", 409, "The transfer is not a pending hold"),
+    PendingTransferExpired => ("pending_transfer_expired", 409, "The hold has expired"),
+    TransferNotReversible => ("transfer_not_reversible", 409, "The transfer cannot be reversed"),
+    TransferAlreadyReversed => ("transfer_already_reversed", 409, "The transfer was already reversed"),
+    IdempotencyKeyMissing => ("idempotency_key_missing", 400, "An Idempotency-Key header is required"),
+    IdempotencyKeyReused => ("idempotency_key_reused", 422, "The Idempotency-Key was used with another request"),
+    IdempotencyKeyInFlight => ("idempotency_key_in_flight", 409, "A request with this Idempotency-Key is still running"),
+    Unauthorized => ("unauthorized", 401, "Authentication is required"),
+    Forbidden => ("forbidden", 403, "Not allowed"),
+    NotFound => ("not_found", 404, "Not found"),
+    Conflict => ("conflict", 409, "Conflicts with an existing resource"),
+    MethodNotAllowed => ("method_not_allowed", 405, "Method not allowed"),
+    PayloadTooLarge => ("payload_too_large", 413, "The request body is too large"),
+    UnsupportedMediaType => ("unsupported_media_type", 415, "The request body must be application/json"),
+    ServiceUnavailable => ("service_unavailable", 503, "The service is temporarily unavailable"),
+    Internal => ("internal_error", 500, "Internal error"),
+}
+
+/// One field-level complaint inside a `validation_failed` problem.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{code:?}: {detail}")]
+pub struct AppError {
+    pub code: ErrorCode,
+    pub detail: String,
+    pub errors: Vec<FieldError>,
+}
+
+impl AppError {
+    pub fn new(code: ErrorCode, detail: impl Into<String>) -> Self {
+        Self {
+            code,
+            detail: detail.into(),
+            errors: Vec::new(),
+        }
+    }
+
+    /// A `validation_failed` naming one field.
+    pub fn invalid_field(field: impl Into<String>, message: impl Into<String>) -> Self {
+        let (field, message) = (field.into(), message.into());
+        Self {
+            code: ErrorCode::ValidationFailed,
+            detail: format!("{field}: {message}"),
+            errors: vec![FieldError { field, message }],
+        }
+    }
+
+    pub fn not_found(what: &str) -> Self {
+        Self::new(ErrorCode::NotFound, format!("{what} not found"))
+    }
+
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Forbidden, detail)
+    }
+
+    pub fn unauthorized(detail: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Unauthorized, detail)
+    }
+
+    /// Infrastructure failure: logged here with its cause, shown to the client only
+    /// as a generic message.
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %cause, "internal error");
+        Self::new(ErrorCode::Internal, "internal error; see the service log")
+    }
+
+    pub fn problem(&self) -> Problem {
+        Problem {
+            problem_type: format!("/problems/{}", self.code.as_str()),
+            title: self.code.title().to_string(),
+            status: self.code.status(),
+            detail: self.detail.clone(),
+            code: self.code.as_str().to_string(),
+            errors: self.errors.clone(),
+        }
+    }
+}
+
+/// RFC 9457 problem details, with the stable `code` extension.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub problem_type: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// Stable machine-readable code, e.g. `insufficient_funds`.
+    pub code: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+}
+
+impl From<diesel::result::Error> for AppError {
+    fn from(e: diesel::result::Error) -> Self {
+        use diesel::result::{DatabaseErrorKind, Error};
+        match e {
+            Error::NotFound => AppError::not_found("resource"),
+            Error::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
+                AppError::new(ErrorCode::Conflict, info.message().to_string())
+            }
+            Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => {
+                tracing::warn!("database connection closed");
+                AppError::new(ErrorCode::ServiceUnavailable, "database connection lost")
+            }
+            other => AppError::internal(other),
+        }
+    }
+}
+
+impl From<diesel::r2d2::PoolError> for AppError {
+    fn from(e: diesel::r2d2::PoolError) -> Self {
+        tracing::warn!(error = %e, "database pool exhausted");
+        AppError::new(ErrorCode::ServiceUnavailable, "database busy; retry shortly")
+    }
+}
+
+impl From<LedgerError> for AppError {
+    fn from(e: LedgerError) -> Self {
+        let code = match &e {
+            LedgerError::TooFewPostings => {
+                return AppError::invalid_field("postings", e.to_string());
+            }
+            LedgerError::InvalidAmount { leg, .. } => {
+                let mut err = AppError::new(ErrorCode::InvalidAmount, e.to_string());
+                err.errors.push(FieldError {
+                    field: format!("postings[{leg}].amount"),
+                    message: e.to_string(),
+                });
+                return err;
+            }
+            LedgerError::Unbalanced { .. } => ErrorCode::UnbalancedTransfer,
+            LedgerError::LedgerMismatch => ErrorCode::LedgerMismatch,
+            LedgerError::AccountNotFound(_) => ErrorCode::AccountNotFound,
+            LedgerError::AccountFrozen(_) => ErrorCode::AccountFrozen,
+            LedgerError::AccountClosed(_) => ErrorCode::AccountClosed,
+            LedgerError::InsufficientFunds { .. } => ErrorCode::InsufficientFunds,
+            LedgerError::Overflow(_) => ErrorCode::InvalidAmount,
+            LedgerError::TransferNotFound(_) => ErrorCode::NotFound,
+            LedgerError::NotPending(_) => ErrorCode::TransferNotPending,
+            LedgerError::PendingExpired(_) => ErrorCode::PendingTransferExpired,
+            LedgerError::NotReversible(_) => ErrorCode::TransferNotReversible,
+            LedgerError::AlreadyReversed(_) => ErrorCode::TransferAlreadyReversed,
+        };
+        AppError::new(code, e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_unique_and_snake_case() {
+        let mut seen = std::collections::HashSet::new();
+        for code in ErrorCode::ALL {
+            assert!(seen.insert(code.as_str()), "{code:?} repeats");
+            assert!(code.as_str().bytes().all(|b| b.is_ascii_lowercase() || b == b'_'));
+            assert!((400..600).contains(&code.status()));
+        }
+    }
+}

@@ -1,0 +1,239 @@
+//! Re-checks a ledger from its journal alone: the sequence has no gaps, every hash
+//! re-computes and links to the one before, every transfer balances, every
+//! posting's running balance and version follow, the cached account totals equal
+//! the sums of the postings, and the balances of the ledger sum to zero.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::hash::transfer_hash;
+use super::records::JournalEntry;
+use super::state::{AccountState, LedgerHead};
+use crate::domain::{AccountId, Direction, Phase, TransferId};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Finding {
+    /// What kind of damage: `sequence_gap`, `chain_broken`, `hash_mismatch`,
+    /// `unbalanced`, `bad_posting`, `running_balance`, `totals_mismatch`,
+    /// `head_mismatch`, `trial_balance`.
+    pub problem: String,
+    pub sequence: Option<i64>,
+    pub transfer_id: Option<TransferId>,
+    pub account_id: Option<AccountId>,
+    pub detail: String,
+}
+
+#[derive(Default, Clone, Copy)]
+struct Totals {
+    debits_posted: i64,
+    credits_posted: i64,
+    debits_pending: i64,
+    credits_pending: i64,
+    version: i64,
+}
+
+/// Feed it a ledger's journal in sequence order, then `finish` with the stored
+/// accounts and head.
+pub struct Auditor {
+    expected_sequence: i64,
+    expected_prev: String,
+    totals: HashMap<AccountId, Totals>,
+    open_holds: HashMap<TransferId, Vec<(AccountId, Direction, i64)>>,
+    pub transfers_checked: u64,
+    findings: Vec<Finding>,
+}
+
+impl Default for Auditor {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Auditor {
+    pub fn new() -> Self {
+        Self {
+            expected_sequence: 1,
+            expected_prev: LedgerHead::GENESIS_HASH.to_string(),
+            totals: HashMap::new(),
+            open_holds: HashMap::new(),
+            transfers_checked: 0,
+            findings: Vec::new(),
+        }
+    }
+
+    fn find(&mut self, problem: &str, entry: Option<&JournalEntry>, detail: String) {
+        self.findings.push(Finding {
+            problem: problem.to_string(),
+            sequence: entry.map(|e| e.transfer.sequence),
+            transfer_id: entry.map(|e| e.transfer.id),
+            account_id: None,
+            detail,
+        });
+    }
+
+    pub fn check(&mut self, entry: &JournalEntry) {
+        let t = &entry.transfer;
+        self.transfers_checked += 1;
+        if t.sequence != self.expected_sequence {
+            self.find(
+                "sequence_gap",
+                Some(entry),
+                format!("expected sequence {}, found {}", self.expected_sequence, t.sequence),
+            );
+        }
+        if t.prev_hash != self.expected_prev {
+            self.find(
+                "chain_broken",
+                Some(entry),
+                "prev_hash does not match the hash of the transfer before it".into(),
+            );
+        }
+        let recomputed = transfer_hash(t, &entry.postings);
+        if recomputed != t.hash {
+            self.find(
+                "hash_mismatch",
+                Some(entry),
+                format!(
+                    "stored hash {} but the row hashes to {recomputed}: it was edited",
+                    t.hash
+                ),
+            );
+        }
+        self.expected_sequence = t.sequence + 1;
+        self.expected_prev = t.hash.clone();
+
+        let (mut debits, mut credits) = (0i128, 0i128);
+        for p in &entry.postings {
+            if p.amount.minor() <= 0 || p.ledger_id != t.ledger_id || p.transfer_id != t.id {
+                self.find(
+                    "bad_posting",
+                    Some(entry),
+                    format!("leg {} has a non-positive amount or another ledger", p.leg),
+                );
+            }
+            match p.direction {
+                Direction::Debit => debits += i128::from(p.amount.minor()),
+                Direction::Credit => credits += i128::from(p.amount.minor()),
+            }
+            let totals = self.totals.entry(p.account_id).or_default();
+            let side = match (p.direction, p.pending) {
+                (Direction::Debit, false) => &mut totals.debits_posted,
+                (Direction::Credit, false) => &mut totals.credits_posted,
+                (Direction::Debit, true) => &mut totals.debits_pending,
+                (Direction::Credit, true) => &mut totals.credits_pending,
+            };
+            *side += p.amount.minor();
+            totals.version += 1;
+            let (version, balance) = (totals.version, totals.credits_posted - totals.debits_posted);
+            if p.account_version != version || p.balance_after.minor() != balance {
+                self.findings.push(Finding {
+                    problem: "running_balance".into(),
+                    sequence: Some(t.sequence),
+                    transfer_id: Some(t.id),
+                    account_id: Some(p.account_id),
+                    detail: format!(
+                        "leg {}: stored version {} balance {}, journal gives version {version} balance {balance}",
+                        p.leg,
+                        p.account_version,
+                        p.balance_after.minor()
+                    ),
+                });
+            }
+        }
+        let needs_postings = t.phase != Phase::VoidPending;
+        if debits != credits || (needs_postings && entry.postings.len() < 2) {
+            self.find(
+                "unbalanced",
+                Some(entry),
+                format!("debits {debits} and credits {credits} in minor units"),
+            );
+        }
+
+        match t.phase {
+            Phase::Pending => {
+                let legs = entry
+                    .postings
+                    .iter()
+                    .map(|p| (p.account_id, p.direction, p.amount.minor()))
+                    .collect();
+                self.open_holds.insert(t.id, legs);
+            }
+            Phase::PostPending | Phase::VoidPending => {
+                let released = t.pending_id.and_then(|id| self.open_holds.remove(&id));
+                match released {
+                    Some(legs) => {
+                        for (account, direction, amount) in legs {
+                            let totals = self.totals.entry(account).or_default();
+                            match direction {
+                                Direction::Debit => totals.debits_pending -= amount,
+                                Direction::Credit => totals.credits_pending -= amount,
+                            }
+                        }
+                    }
+                    None => self.find(
+                        "bad_posting",
+                        Some(entry),
+                        "settles a hold that is not open".into(),
+                    ),
+                }
+            }
+            Phase::Posted => {}
+        }
+    }
+
+    /// Compares what the journal says with the stored accounts and ledger head.
+    pub fn finish(mut self, head: &LedgerHead, accounts: &[AccountState]) -> Vec<Finding> {
+        if head.last_sequence != self.expected_sequence - 1 || head.last_hash != self.expected_prev
+        {
+            self.find(
+                "head_mismatch",
+                None,
+                format!(
+                    "ledger head says sequence {} but the journal ends at {}",
+                    head.last_sequence,
+                    self.expected_sequence - 1
+                ),
+            );
+        }
+        let mut trial = 0i128;
+        for a in accounts {
+            let t = self.totals.get(&a.id).copied().unwrap_or_default();
+            let cached = (
+                a.debits_posted.minor(),
+                a.credits_posted.minor(),
+                a.debits_pending.minor(),
+                a.credits_pending.minor(),
+                a.version,
+            );
+            let summed = (
+                t.debits_posted,
+                t.credits_posted,
+                t.debits_pending,
+                t.credits_pending,
+                t.version,
+            );
+            if cached != summed {
+                self.findings.push(Finding {
+                    problem: "totals_mismatch".into(),
+                    sequence: None,
+                    transfer_id: None,
+                    account_id: Some(a.id),
+                    detail: format!(
+                        "cached (debits, credits, pending debits, pending credits, version) {cached:?} but postings sum to {summed:?}"
+                    ),
+                });
+            }
+            trial += i128::from(t.credits_posted) - i128::from(t.debits_posted);
+        }
+        if trial != 0 {
+            self.find(
+                "trial_balance",
+                None,
+                format!("balances of the ledger sum to {trial} minor units, not zero"),
+            );
+        }
+        self.findings
+    }
+}

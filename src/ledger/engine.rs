@@ -1,0 +1,596 @@
+//! Applies commands to in-memory account state, one at a time, in order. A refused
+//! command leaves no trace in the state, so one refusal never spoils the others of
+//! the same batch. The caller writes what the engine produced in one transaction.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, SubsecRound, Utc};
+
+use super::command::{Command, NewTransfer, Provenance, Resolution};
+use super::error::LedgerError;
+use super::hash::transfer_hash;
+use super::records::{JournalEntry, PostingRecord, TransferRecord};
+use super::state::{AccountState, ExistingTransfer, LedgerHead};
+use crate::domain::{
+    AccountId, AccountStatus, Direction, LedgerId, Phase, Points, TransferId, TransferKind,
+};
+
+/// How a set of legs moves balances.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Movement {
+    /// New postings straight to the posted totals.
+    Post,
+    /// New postings to the pending totals (a hold).
+    Hold,
+    /// A hold's amounts move from pending to posted.
+    Capture,
+    /// A hold's amounts leave the pending totals; no postings.
+    Release,
+}
+
+pub struct Engine {
+    ledgers: HashMap<LedgerId, LedgerHead>,
+    accounts: HashMap<AccountId, AccountState>,
+    existing: HashMap<TransferId, ExistingTransfer>,
+    touched: HashSet<AccountId>,
+    now: DateTime<Utc>,
+}
+
+/// Journal times are kept to the microsecond, the precision both databases store.
+pub fn journal_time(t: DateTime<Utc>) -> DateTime<Utc> {
+    t.trunc_subsecs(6)
+}
+
+impl Engine {
+    pub fn new(
+        ledgers: HashMap<LedgerId, LedgerHead>,
+        accounts: HashMap<AccountId, AccountState>,
+        existing: HashMap<TransferId, ExistingTransfer>,
+        now: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            ledgers,
+            accounts,
+            existing,
+            touched: HashSet::new(),
+            now: journal_time(now),
+        }
+    }
+
+    pub fn apply(&mut self, command: &Command) -> Result<JournalEntry, LedgerError> {
+        match command {
+            Command::Create(t) => self.create(t),
+            Command::Resolve {
+                id,
+                pending_id,
+                resolution,
+                provenance,
+            } => self.resolve(*id, *pending_id, *resolution, provenance),
+            Command::Reverse {
+                id,
+                original_id,
+                provenance,
+            } => self.reverse(*id, *original_id, provenance),
+        }
+    }
+
+    /// Accounts whose totals changed, in their final state.
+    pub fn touched_accounts(&self) -> impl Iterator<Item = &AccountState> {
+        self.touched.iter().filter_map(|id| self.accounts.get(id))
+    }
+
+    /// Ledger heads after the batch.
+    pub fn ledger_heads(&self) -> impl Iterator<Item = &LedgerHead> {
+        self.ledgers.values()
+    }
+
+    pub fn account(&self, id: &AccountId) -> Option<&AccountState> {
+        self.accounts.get(id)
+    }
+
+    pub fn ledger(&self, id: &LedgerId) -> Option<&LedgerHead> {
+        self.ledgers.get(id)
+    }
+
+    fn create(&mut self, t: &NewTransfer) -> Result<JournalEntry, LedgerError> {
+        let has = |d| t.legs.iter().any(|l| l.direction == d);
+        if t.legs.len() < 2 || !has(Direction::Debit) || !has(Direction::Credit) {
+            return Err(LedgerError::TooFewPostings);
+        }
+        let mut ledger_id = t.ledger_id;
+        for leg in &t.legs {
+            let account = self
+                .accounts
+                .get(&leg.account_id)
+                .ok_or(LedgerError::AccountNotFound(leg.account_id))?;
+            match ledger_id {
+                Some(l) if l != account.ledger_id => return Err(LedgerError::LedgerMismatch),
+                _ => ledger_id = Some(account.ledger_id),
+            }
+        }
+        let ledger_id = ledger_id.ok_or(LedgerError::TooFewPostings)?;
+        let scale = self
+            .ledgers
+            .get(&ledger_id)
+            .ok_or(LedgerError::LedgerMismatch)?
+            .asset_scale;
+
+        let mut legs = Vec::with_capacity(t.legs.len());
+        let (mut debits, mut credits) = (0i128, 0i128);
+        for (i, leg) in t.legs.iter().enumerate() {
+            let amount = Points::from_amount(leg.amount, scale)
+                .map_err(|source| LedgerError::InvalidAmount { leg: i, source })?;
+            match leg.direction {
+                Direction::Debit => debits += i128::from(amount.minor()),
+                Direction::Credit => credits += i128::from(amount.minor()),
+            }
+            legs.push((leg.account_id, leg.direction, amount));
+        }
+        if debits != credits {
+            let show = |v: i128| {
+                i64::try_from(v)
+                    .map(|m| Points::from_minor(m).to_decimal_string(scale))
+                    .unwrap_or_else(|_| v.to_string())
+            };
+            return Err(LedgerError::Unbalanced {
+                debits: show(debits),
+                credits: show(credits),
+            });
+        }
+
+        let (movement, phase) = if t.pending {
+            (Movement::Hold, Phase::Pending)
+        } else {
+            (Movement::Post, Phase::Posted)
+        };
+        let draft = Draft {
+            id: t.id,
+            ledger_id,
+            kind: t.kind,
+            phase,
+            pending_id: None,
+            reverses_id: None,
+            timeout_at: if t.pending { t.timeout_at } else { None },
+        };
+        let entry = self.record(draft, &legs, movement, &t.provenance)?;
+        if t.pending {
+            self.existing.insert(
+                t.id,
+                ExistingTransfer {
+                    id: t.id,
+                    ledger_id,
+                    kind: t.kind,
+                    phase: Phase::Pending,
+                    timeout_at: entry.transfer.timeout_at,
+                    legs,
+                    resolved: false,
+                    reversed: false,
+                },
+            );
+        }
+        Ok(entry)
+    }
+
+    fn resolve(
+        &mut self,
+        id: TransferId,
+        pending_id: TransferId,
+        resolution: Resolution,
+        provenance: &Provenance,
+    ) -> Result<JournalEntry, LedgerError> {
+        let hold = self
+            .existing
+            .get(&pending_id)
+            .ok_or(LedgerError::TransferNotFound(pending_id))?;
+        if hold.phase != Phase::Pending || hold.resolved {
+            return Err(LedgerError::NotPending(pending_id));
+        }
+        if resolution == Resolution::Post && hold.timeout_at.is_some_and(|t| t <= self.now) {
+            return Err(LedgerError::PendingExpired(pending_id));
+        }
+        let (movement, phase) = match resolution {
+            Resolution::Post => (Movement::Capture, Phase::PostPending),
+            Resolution::Void => (Movement::Release, Phase::VoidPending),
+        };
+        let draft = Draft {
+            id,
+            ledger_id: hold.ledger_id,
+            kind: hold.kind,
+            phase,
+            pending_id: Some(pending_id),
+            reverses_id: None,
+            timeout_at: None,
+        };
+        let legs = hold.legs.clone();
+        let entry = self.record(draft, &legs, movement, provenance)?;
+        if let Some(hold) = self.existing.get_mut(&pending_id) {
+            hold.resolved = true;
+        }
+        Ok(entry)
+    }
+
+    fn reverse(
+        &mut self,
+        id: TransferId,
+        original_id: TransferId,
+        provenance: &Provenance,
+    ) -> Result<JournalEntry, LedgerError> {
+        let original = self
+            .existing
+            .get(&original_id)
+            .ok_or(LedgerError::TransferNotFound(original_id))?;
+        let reversible = matches!(original.phase, Phase::Posted | Phase::PostPending)
+            && original.kind != TransferKind::Reversal;
+        if !reversible {
+            return Err(LedgerError::NotReversible(original_id));
+        }
+        if original.reversed {
+            return Err(LedgerError::AlreadyReversed(original_id));
+        }
+        let legs: Vec<_> = original
+            .legs
+            .iter()
+            .map(|&(account, direction, amount)| {
+                let opposite = match direction {
+                    Direction::Debit => Direction::Credit,
+                    Direction::Credit => Direction::Debit,
+                };
+                (account, opposite, amount)
+            })
+            .collect();
+        let draft = Draft {
+            id,
+            ledger_id: original.ledger_id,
+            kind: TransferKind::Reversal,
+            phase: Phase::Posted,
+            pending_id: None,
+            reverses_id: Some(original_id),
+            timeout_at: None,
+        };
+        let entry = self.record(draft, &legs, Movement::Post, provenance)?;
+        if let Some(original) = self.existing.get_mut(&original_id) {
+            original.reversed = true;
+        }
+        Ok(entry)
+    }
+
+    /// Moves balances for `legs` on copies of the accounts, checks every rule, and
+    /// only then commits the copies, numbers the transfer and chains its hash.
+    fn record(
+        &mut self,
+        draft: Draft,
+        legs: &[(AccountId, Direction, Points)],
+        movement: Movement,
+        provenance: &Provenance,
+    ) -> Result<JournalEntry, LedgerError> {
+        let head = self
+            .ledgers
+            .get(&draft.ledger_id)
+            .ok_or(LedgerError::LedgerMismatch)?;
+        let recorded_at = head.last_recorded_at.map_or(self.now, |t| t.max(self.now));
+        let sequence = head.last_sequence + 1;
+
+        let mut working: HashMap<AccountId, AccountState> = HashMap::new();
+        let mut postings = Vec::with_capacity(legs.len());
+        for (leg, &(account_id, direction, amount)) in legs.iter().enumerate() {
+            let account = match working.get_mut(&account_id) {
+                Some(a) => a,
+                None => {
+                    let a = self
+                        .accounts
+                        .get(&account_id)
+                        .ok_or(LedgerError::AccountNotFound(account_id))?;
+                    if a.ledger_id != draft.ledger_id {
+                        return Err(LedgerError::LedgerMismatch);
+                    }
+                    if movement != Movement::Release {
+                        match a.status {
+                            AccountStatus::Open => {}
+                            AccountStatus::Frozen => {
+                                return Err(LedgerError::AccountFrozen(account_id));
+                            }
+                            AccountStatus::Closed => {
+                                return Err(LedgerError::AccountClosed(account_id));
+                            }
+                        }
+                    }
+                    working.entry(account_id).or_insert_with(|| a.clone())
+                }
+            };
+            move_leg(account, direction, amount, movement)
+                .ok_or(LedgerError::Overflow(account_id))?;
+            if movement == Movement::Release {
+                continue;
+            }
+            account.version += 1;
+            postings.push(PostingRecord {
+                transfer_id: draft.id,
+                leg: leg as i32,
+                ledger_id: draft.ledger_id,
+                account_id,
+                direction,
+                amount,
+                pending: movement == Movement::Hold,
+                balance_after: account.posted_balance(),
+                account_version: account.version,
+                recorded_at,
+            });
+        }
+
+        let adds_debits = matches!(movement, Movement::Post | Movement::Hold);
+        if adds_debits {
+            for &(account_id, direction, _) in legs {
+                let Some(account) = working.get(&account_id) else {
+                    continue;
+                };
+                if direction == Direction::Debit && account.is_overdrawn() {
+                    let before = &self.accounts[&account_id];
+                    let needed: i64 = legs
+                        .iter()
+                        .filter(|l| l.0 == account_id && l.1 == Direction::Debit)
+                        .map(|l| l.2.minor())
+                        .sum();
+                    return Err(LedgerError::InsufficientFunds {
+                        account: account_id,
+                        needed: Points::from_minor(needed).to_decimal_string(head.asset_scale),
+                        available: before.available().to_decimal_string(head.asset_scale),
+                    });
+                }
+            }
+        }
+
+        let mut transfer = TransferRecord {
+            id: draft.id,
+            ledger_id: draft.ledger_id,
+            sequence,
+            kind: draft.kind,
+            phase: draft.phase,
+            pending_id: draft.pending_id,
+            reverses_id: draft.reverses_id,
+            timeout_at: draft.timeout_at.map(journal_time),
+            external_ref: provenance.external_ref.clone(),
+            description: provenance.description.clone(),
+            metadata: provenance.metadata.clone(),
+            actor_id: provenance.actor_id.clone(),
+            on_behalf_of: provenance.on_behalf_of.clone(),
+            event_time: journal_time(provenance.event_time.unwrap_or(recorded_at)),
+            recorded_at,
+            prev_hash: head.last_hash.clone(),
+            hash: String::new(),
+        };
+        transfer.hash = transfer_hash(&transfer, &postings);
+
+        for (id, state) in working {
+            self.touched.insert(id);
+            self.accounts.insert(id, state);
+        }
+        if let Some(head) = self.ledgers.get_mut(&draft.ledger_id) {
+            head.last_sequence = sequence;
+            head.last_hash = transfer.hash.clone();
+            head.last_recorded_at = Some(recorded_at);
+        }
+        Ok(JournalEntry { transfer, postings })
+    }
+}
+
+struct Draft {
+    id: TransferId,
+    ledger_id: LedgerId,
+    kind: TransferKind,
+    phase: Phase,
+    pending_id: Option<TransferId>,
+    reverses_id: Option<TransferId>,
+    timeout_at: Option<DateTime<Utc>>,
+}
+
+fn move_leg(
+    account: &mut AccountState,
+    direction: Direction,
+    amount: Points,
+    movement: Movement,
+) -> Option<()> {
+    let (posted, pending) = match direction {
+        Direction::Debit => (&mut account.debits_posted, &mut account.debits_pending),
+        Direction::Credit => (&mut account.credits_posted, &mut account.credits_pending),
+    };
+    match movement {
+        Movement::Post => *posted = posted.checked_add(amount)?,
+        Movement::Hold => *pending = pending.checked_add(amount)?,
+        Movement::Capture => {
+            *pending = pending.checked_sub(amount)?;
+            *posted = posted.checked_add(amount)?;
+        }
+        Movement::Release => *pending = pending.checked_sub(amount)?,
+    }
+    Some(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{AccountKind, Amount};
+    use crate::ledger::LegRequest;
+    use proptest::prelude::*;
+
+    struct Fixture {
+        ledger: LedgerId,
+        issuance: AccountId,
+        wallets: Vec<AccountId>,
+        engine: Engine,
+    }
+
+    fn account(ledger: LedgerId, kind: AccountKind) -> AccountState {
+        AccountState {
+            id: AccountId::generate(),
+            ledger_id: ledger,
+            kind,
+            no_overdraft: kind.default_no_overdraft(),
+            status: AccountStatus::Open,
+            debits_posted: Points::ZERO,
+            credits_posted: Points::ZERO,
+            debits_pending: Points::ZERO,
+            credits_pending: Points::ZERO,
+            version: 0,
+        }
+    }
+
+    fn fixture(wallets: usize) -> Fixture {
+        let ledger = LedgerId::generate();
+        let head = LedgerHead {
+            id: ledger,
+            asset_scale: 2,
+            last_sequence: 0,
+            last_hash: LedgerHead::GENESIS_HASH.into(),
+            last_recorded_at: None,
+        };
+        let issuance = account(ledger, AccountKind::Issuance);
+        let ws: Vec<_> = (0..wallets)
+            .map(|_| account(ledger, AccountKind::Volunteer))
+            .collect();
+        let ids = ws.iter().map(|a| a.id).collect();
+        let mut accounts: HashMap<_, _> = ws.into_iter().map(|a| (a.id, a)).collect();
+        let issuance_id = issuance.id;
+        accounts.insert(issuance.id, issuance);
+        Fixture {
+            ledger,
+            issuance: issuance_id,
+            wallets: ids,
+            engine: Engine::new(
+                HashMap::from([(ledger, head)]),
+                accounts,
+                HashMap::new(),
+                Utc::now(),
+            ),
+        }
+    }
+
+    fn transfer(from: AccountId, to: AccountId, amount: &str, pending: bool) -> Command {
+        let amount: Amount = amount.parse().unwrap();
+        Command::Create(NewTransfer {
+            id: TransferId::generate(),
+            ledger_id: None,
+            kind: TransferKind::Adjustment,
+            legs: vec![
+                LegRequest {
+                    account_id: from,
+                    direction: Direction::Debit,
+                    amount,
+                },
+                LegRequest {
+                    account_id: to,
+                    direction: Direction::Credit,
+                    amount,
+                },
+            ],
+            pending,
+            timeout_at: None,
+            provenance: Provenance {
+                actor_id: "tester".into(),
+                ..Provenance::default()
+            },
+        })
+    }
+
+    #[test]
+    fn a_refusal_leaves_no_trace() {
+        let mut f = fixture(2);
+        let (a, b) = (f.wallets[0], f.wallets[1]);
+        f.engine
+            .apply(&transfer(f.issuance, a, "5.00", false))
+            .unwrap();
+        let before = f.engine.account(&a).cloned();
+        let err = f.engine.apply(&transfer(a, b, "5.01", false)).unwrap_err();
+        assert!(matches!(err, LedgerError::InsufficientFunds { .. }));
+        assert_eq!(f.engine.account(&a).cloned(), before);
+        assert_eq!(f.engine.ledger(&f.ledger).unwrap().last_sequence, 1);
+    }
+
+    #[test]
+    fn holds_reduce_available_and_settle_once() {
+        let mut f = fixture(2);
+        let (a, b) = (f.wallets[0], f.wallets[1]);
+        f.engine
+            .apply(&transfer(f.issuance, a, "10.00", false))
+            .unwrap();
+        let hold = f.engine.apply(&transfer(a, b, "8.00", true)).unwrap();
+        assert_eq!(f.engine.account(&a).unwrap().available().minor(), 200);
+        assert!(matches!(
+            f.engine.apply(&transfer(a, b, "3.00", false)),
+            Err(LedgerError::InsufficientFunds { .. })
+        ));
+        let post = Command::Resolve {
+            id: TransferId::generate(),
+            pending_id: hold.transfer.id,
+            resolution: Resolution::Post,
+            provenance: Provenance::default(),
+        };
+        f.engine.apply(&post).unwrap();
+        assert_eq!(f.engine.account(&a).unwrap().posted_balance().minor(), 200);
+        assert_eq!(f.engine.account(&b).unwrap().posted_balance().minor(), 800);
+        let again = Command::Resolve {
+            id: TransferId::generate(),
+            pending_id: hold.transfer.id,
+            resolution: Resolution::Void,
+            provenance: Provenance::default(),
+        };
+        assert_eq!(
+            f.engine.apply(&again),
+            Err(LedgerError::NotPending(hold.transfer.id))
+        );
+    }
+
+    #[test]
+    fn each_transfer_chains_to_the_previous_hash() {
+        let mut f = fixture(1);
+        let first = f
+            .engine
+            .apply(&transfer(f.issuance, f.wallets[0], "1.00", false))
+            .unwrap();
+        let second = f
+            .engine
+            .apply(&transfer(f.issuance, f.wallets[0], "1.00", false))
+            .unwrap();
+        assert_eq!(first.transfer.prev_hash, LedgerHead::GENESIS_HASH);
+        assert_eq!(second.transfer.prev_hash, first.transfer.hash);
+        assert_eq!(second.transfer.sequence, 2);
+        assert_eq!(
+            transfer_hash(&second.transfer, &second.postings),
+            second.transfer.hash
+        );
+    }
+
+    proptest! {
+        /// Whatever mix of transfers is tried, accepted or refused: no wallet is
+        /// overdrawn, each account's totals equal the sum of its postings, and the
+        /// ledger's balances sum to zero.
+        #[test]
+        fn balances_stay_consistent(ops in prop::collection::vec((0usize..5, 0usize..5, 1i64..5_000, any::<bool>()), 1..80)) {
+            let mut f = fixture(4);
+            let mut all = f.wallets.clone();
+            all.push(f.issuance);
+            let mut sums: HashMap<AccountId, (i64, i64)> = HashMap::new();
+            for (from, to, minor, pending) in ops {
+                let amount = Points::from_minor(minor).to_decimal_string(2);
+                let cmd = transfer(all[from], all[to], &amount, pending);
+                if let Ok(entry) = f.engine.apply(&cmd) {
+                    for p in entry.postings.iter().filter(|p| !p.pending) {
+                        let s = sums.entry(p.account_id).or_default();
+                        match p.direction {
+                            Direction::Debit => s.0 += p.amount.minor(),
+                            Direction::Credit => s.1 += p.amount.minor(),
+                        }
+                    }
+                }
+            }
+            let mut total = 0i64;
+            for id in &all {
+                let a = f.engine.account(id).unwrap();
+                prop_assert!(!a.is_overdrawn());
+                let (d, c) = sums.get(id).copied().unwrap_or_default();
+                prop_assert_eq!((a.debits_posted.minor(), a.credits_posted.minor()), (d, c));
+                total += a.posted_balance().minor();
+            }
+            prop_assert_eq!(total, 0);
+        }
+    }
+}

@@ -1,0 +1,9 @@
+//! timebank: a double-entry ledger for volunteer time banks.
+//!
+//! Layers, one way: `http` -> `app` -> `ledger` -> `store`, over typed `domain`
+//! values.
+
+pub mod domain;
+pub mod error;
+pub mod ledger;
+pub mod store;

@@ -1,0 +1,161 @@
+//! The connection type over both backends, the pool, per-connection settings and
+//! the write transaction.
+
+use std::time::Duration;
+
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::pg::PgConnection;
+use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool};
+use diesel::sqlite::SqliteConnection;
+
+use super::database_url::{Backend, DatabaseUrl};
+use crate::error::AppError;
+
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Postgresql(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+impl DbConnection {
+    pub fn backend(&self) -> Backend {
+        match self {
+            DbConnection::Postgresql(_) => Backend::Postgres,
+            DbConnection::Sqlite(_) => Backend::Sqlite,
+        }
+    }
+}
+
+/// Runs one query text on whichever backend `conn` is, for the statements the
+/// generic `MultiBackend` cannot express (multi-row inserts).
+macro_rules! on_backend {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::store::DbConnection::Postgresql($c) => $body,
+            $crate::store::DbConnection::Sqlite($c) => $body,
+        }
+    };
+}
+pub(crate) use on_backend;
+
+/// Settings every connection gets when the pool makes it.
+#[derive(Debug)]
+struct ConnectionSetup;
+
+impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for ConnectionSetup {
+    fn on_acquire(&self, conn: &mut DbConnection) -> Result<(), diesel::r2d2::Error> {
+        configure(conn).map_err(diesel::r2d2::Error::QueryError)
+    }
+}
+
+fn configure(conn: &mut DbConnection) -> diesel::QueryResult<()> {
+    match conn {
+        // WAL lets readers run beside the writer; FULL makes every commit durable
+        // (invariant 8); the busy timeout queues writers instead of failing them.
+        DbConnection::Sqlite(c) => c.batch_execute(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
+             PRAGMA busy_timeout = 10000; PRAGMA cache_size = -32000;",
+        ),
+        DbConnection::Postgresql(c) => c.batch_execute(
+            "SET statement_timeout = '60s'; SET idle_in_transaction_session_timeout = '60s';",
+        ),
+    }
+}
+
+/// Runs `f` in one transaction that holds the write lock from its first statement:
+/// `BEGIN IMMEDIATE` on SQLite (no lock upgrade that could fail half-way), a plain
+/// transaction on PostgreSQL, where row locks serialise writers.
+pub fn write_transaction<T>(
+    conn: &mut DbConnection,
+    f: impl FnOnce(&mut DbConnection) -> Result<T, AppError>,
+) -> Result<T, AppError> {
+    match conn {
+        DbConnection::Sqlite(c) => {
+            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?
+        }
+        DbConnection::Postgresql(c) => AnsiTransactionManager::begin_transaction(c)?,
+    }
+    match f(conn) {
+        Ok(value) => {
+            if let Err(e) = <DbConnection as diesel::Connection>::TransactionManager::commit_transaction(conn) {
+                let _ = <DbConnection as diesel::Connection>::TransactionManager::rollback_transaction(conn);
+                return Err(e.into());
+            }
+            Ok(value)
+        }
+        Err(e) => {
+            <DbConnection as diesel::Connection>::TransactionManager::rollback_transaction(conn)?;
+            Err(e)
+        }
+    }
+}
+
+/// The pool and the URL it was made from.
+#[derive(Clone)]
+pub struct Store {
+    pool: Pool<ConnectionManager<DbConnection>>,
+    url: DatabaseUrl,
+}
+
+impl Store {
+    /// Opens the pool. SQLite creates the file on first use.
+    pub fn open(url: &DatabaseUrl, max_size: u32) -> Result<Self, AppError> {
+        let manager = ConnectionManager::<DbConnection>::new(url.target());
+        let pool = Pool::builder()
+            .max_size(max_size)
+            .connection_timeout(Duration::from_secs(10))
+            .connection_customizer(Box::new(ConnectionSetup))
+            .build(manager)
+            .map_err(|e| AppError::new(crate::error::ErrorCode::ServiceUnavailable, format!("cannot open the database {url}: {e}")))?;
+        Ok(Self {
+            pool,
+            url: url.clone(),
+        })
+    }
+
+    pub fn url(&self) -> &DatabaseUrl {
+        &self.url
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.url.backend()
+    }
+
+    /// A connection outside the pool, configured like the pooled ones; the
+    /// transfer writer keeps one for itself.
+    pub fn dedicated_connection(&self) -> Result<DbConnection, AppError> {
+        use diesel::Connection;
+        let mut conn = DbConnection::establish(self.url.target()).map_err(|e| {
+            AppError::new(
+                crate::error::ErrorCode::ServiceUnavailable,
+                format!("cannot connect to {}: {e}", self.url),
+            )
+        })?;
+        configure(&mut conn)?;
+        Ok(conn)
+    }
+
+    /// Runs blocking database work off the async threads.
+    pub async fn run<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = pool.get()?;
+            f(&mut conn)
+        })
+        .await
+        .map_err(AppError::internal)?
+    }
+
+    /// The same, on the calling thread (CLI commands and the writer's helpers).
+    pub fn run_blocking<T>(
+        &self,
+        f: impl FnOnce(&mut DbConnection) -> Result<T, AppError>,
+    ) -> Result<T, AppError> {
+        let mut conn = self.pool.get()?;
+        f(&mut conn)
+    }
+}

@@ -1,0 +1,289 @@
+//! The append-only journal: transfers and their postings. Rows are only ever
+//! inserted; the database refuses updates and deletes.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+
+use super::rows::{PostingRow, TransferRow, parse_column, to_db_time};
+use super::schema::{postings, transfers};
+use super::connection::on_backend;
+use super::{DbConnection, INSERT_CHUNK};
+use crate::domain::{AccountId, LedgerId, Phase, Points, TransferId};
+use crate::error::AppError;
+use crate::ledger::{ExistingTransfer, JournalEntry, PostingRecord, TransferRecord};
+
+pub fn insert_entries(conn: &mut DbConnection, entries: &[JournalEntry]) -> Result<(), AppError> {
+    let transfer_rows: Vec<TransferRow> = entries.iter().map(|e| (&e.transfer).into()).collect();
+    for chunk in transfer_rows.chunks(INSERT_CHUNK) {
+        on_backend!(conn, |c| diesel::insert_into(transfers::table).values(chunk).execute(c))?;
+    }
+    let posting_rows: Vec<PostingRow> = entries
+        .iter()
+        .flat_map(|e| e.postings.iter().map(PostingRow::from))
+        .collect();
+    for chunk in posting_rows.chunks(INSERT_CHUNK) {
+        on_backend!(conn, |c| diesel::insert_into(postings::table).values(chunk).execute(c))?;
+    }
+    Ok(())
+}
+
+fn postings_of(
+    conn: &mut DbConnection,
+    ids: Vec<String>,
+) -> Result<HashMap<TransferId, Vec<PostingRecord>>, AppError> {
+    let rows = postings::table
+        .filter(postings::transfer_id.eq_any(ids))
+        .order((postings::transfer_id, postings::leg))
+        .select(PostingRow::as_select())
+        .load(conn)?;
+    let mut by_transfer: HashMap<TransferId, Vec<PostingRecord>> = HashMap::new();
+    for row in rows {
+        let p = PostingRecord::try_from(row)?;
+        by_transfer.entry(p.transfer_id).or_default().push(p);
+    }
+    Ok(by_transfer)
+}
+
+fn with_postings(
+    conn: &mut DbConnection,
+    rows: Vec<TransferRow>,
+) -> Result<Vec<JournalEntry>, AppError> {
+    let ids = rows.iter().map(|r| r.id.clone()).collect();
+    let mut postings = postings_of(conn, ids)?;
+    rows.into_iter()
+        .map(|row| {
+            let transfer = TransferRecord::try_from(row)?;
+            let postings = postings.remove(&transfer.id).unwrap_or_default();
+            Ok(JournalEntry { transfer, postings })
+        })
+        .collect()
+}
+
+pub fn get(conn: &mut DbConnection, id: &str) -> Result<Option<JournalEntry>, AppError> {
+    let row = transfers::table
+        .find(id)
+        .select(TransferRow::as_select())
+        .first(conn)
+        .optional()?;
+    Ok(row
+        .map(|r| with_postings(conn, vec![r]))
+        .transpose()?
+        .and_then(|mut v| v.pop()))
+}
+
+/// What later happened to a transfer: the transfer that settled it (if it was a
+/// hold) and the one that reversed it.
+#[derive(Clone, Debug, Default)]
+pub struct Aftermath {
+    pub settled_by: Option<(TransferId, Phase)>,
+    pub reversed_by: Option<TransferId>,
+}
+
+pub fn aftermath(
+    conn: &mut DbConnection,
+    ids: &[TransferId],
+) -> Result<HashMap<TransferId, Aftermath>, AppError> {
+    let keys: Vec<String> = ids.iter().map(ToString::to_string).collect();
+    let rows: Vec<(String, String, Option<String>, Option<String>)> = transfers::table
+        .filter(
+            transfers::pending_id
+                .eq_any(keys.clone())
+                .or(transfers::reverses_id.eq_any(keys)),
+        )
+        .select((
+            transfers::id,
+            transfers::phase,
+            transfers::pending_id,
+            transfers::reverses_id,
+        ))
+        .load(conn)?;
+    let mut out: HashMap<TransferId, Aftermath> = HashMap::new();
+    for (id, phase, pending_id, reverses_id) in rows {
+        let id: TransferId = parse_column(&id, "transfers.id")?;
+        if let Some(p) = pending_id {
+            let phase = parse_column(&phase, "transfers.phase")?;
+            out.entry(parse_column(&p, "transfers.pending_id")?)
+                .or_default()
+                .settled_by = Some((id, phase));
+        }
+        if let Some(r) = reverses_id {
+            out.entry(parse_column(&r, "transfers.reverses_id")?)
+                .or_default()
+                .reversed_by = Some(id);
+        }
+    }
+    Ok(out)
+}
+
+/// Transfers that new commands settle or reverse, as the engine needs them.
+pub fn existing(
+    conn: &mut DbConnection,
+    ids: &[TransferId],
+) -> Result<HashMap<TransferId, ExistingTransfer>, AppError> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let keys: Vec<String> = ids.iter().map(ToString::to_string).collect();
+    let rows = transfers::table
+        .filter(transfers::id.eq_any(keys))
+        .select(TransferRow::as_select())
+        .load(conn)?;
+    let entries = with_postings(conn, rows)?;
+    let after = aftermath(conn, ids)?;
+    Ok(entries
+        .into_iter()
+        .map(|e| {
+            let t = e.transfer;
+            let a = after.get(&t.id).cloned().unwrap_or_default();
+            let existing = ExistingTransfer {
+                id: t.id,
+                ledger_id: t.ledger_id,
+                kind: t.kind,
+                phase: t.phase,
+                timeout_at: t.timeout_at,
+                legs: e
+                    .postings
+                    .iter()
+                    .map(|p| (p.account_id, p.direction, p.amount))
+                    .collect(),
+                resolved: a.settled_by.is_some(),
+                reversed: a.reversed_by.is_some(),
+            };
+            (t.id, existing)
+        })
+        .collect())
+}
+
+pub struct TransferFilter {
+    pub ledger_id: Option<String>,
+    pub account_id: Option<String>,
+    pub kind: Option<String>,
+    pub external_ref: Option<String>,
+}
+
+/// A page of transfers, newest last, after `cursor` (a transfer id).
+pub fn page(
+    conn: &mut DbConnection,
+    filter: &TransferFilter,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<JournalEntry>, AppError> {
+    let mut query = transfers::table
+        .select(TransferRow::as_select())
+        .order(transfers::id)
+        .limit(limit)
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(transfers::id.gt(after.to_string()));
+    }
+    if let Some(ledger) = &filter.ledger_id {
+        query = query.filter(transfers::ledger_id.eq(ledger.clone()));
+    }
+    if let Some(kind) = &filter.kind {
+        query = query.filter(transfers::kind.eq(kind.clone()));
+    }
+    if let Some(reference) = &filter.external_ref {
+        query = query.filter(transfers::external_ref.eq(reference.clone()));
+    }
+    if let Some(account) = &filter.account_id {
+        query = query.filter(
+            transfers::id.eq_any(
+                postings::table
+                    .filter(postings::account_id.eq(account.clone()))
+                    .select(postings::transfer_id),
+            ),
+        );
+    }
+    let rows = query.load(conn)?;
+    with_postings(conn, rows)
+}
+
+/// A page of an account's postings in version order, after version `after`.
+pub fn account_postings(
+    conn: &mut DbConnection,
+    account: &AccountId,
+    after_version: i64,
+    until: Option<DateTime<Utc>>,
+    limit: i64,
+) -> Result<Vec<(PostingRecord, TransferRow)>, AppError> {
+    let mut query = postings::table
+        .inner_join(transfers::table.on(transfers::id.eq(postings::transfer_id)))
+        .filter(postings::account_id.eq(account.to_string()))
+        .filter(postings::account_version.gt(after_version))
+        .order(postings::account_version)
+        .limit(limit)
+        .select((PostingRow::as_select(), TransferRow::as_select()))
+        .into_boxed();
+    if let Some(until) = until {
+        query = query.filter(postings::recorded_at.le(to_db_time(until)));
+    }
+    let rows: Vec<(PostingRow, TransferRow)> = query.load(conn)?;
+    rows.into_iter()
+        .map(|(p, t)| Ok((PostingRecord::try_from(p)?, t)))
+        .collect()
+}
+
+/// The posted balance and version after the last posting at or before `as_of`:
+/// one index range scan, never a sum over history.
+pub fn balance_as_of(
+    conn: &mut DbConnection,
+    account: &AccountId,
+    as_of: DateTime<Utc>,
+) -> Result<(Points, i64), AppError> {
+    let row: Option<(i64, i64)> = postings::table
+        .filter(postings::account_id.eq(account.to_string()))
+        .filter(postings::recorded_at.le(to_db_time(as_of)))
+        .order(postings::account_version.desc())
+        .select((postings::balance_after, postings::account_version))
+        .first(conn)
+        .optional()?;
+    Ok(row.map_or((Points::ZERO, 0), |(b, v)| (Points::from_minor(b), v)))
+}
+
+/// Part of a ledger's journal in sequence order (audit, export).
+pub fn ledger_range(
+    conn: &mut DbConnection,
+    ledger: &LedgerId,
+    after_sequence: i64,
+    limit: i64,
+) -> Result<Vec<JournalEntry>, AppError> {
+    let rows = transfers::table
+        .filter(transfers::ledger_id.eq(ledger.to_string()))
+        .filter(transfers::sequence.gt(after_sequence))
+        .order(transfers::sequence)
+        .limit(limit)
+        .select(TransferRow::as_select())
+        .load(conn)?;
+    with_postings(conn, rows)
+}
+
+/// Holds whose time ran out and that nobody settled yet.
+pub fn expired_holds(
+    conn: &mut DbConnection,
+    now: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<TransferId>, AppError> {
+    let ids: Vec<String> = transfers::table
+        .filter(transfers::phase.eq(Phase::Pending.as_str()))
+        .filter(transfers::timeout_at.le(to_db_time(now)))
+        .order(transfers::timeout_at)
+        .limit(limit * 4)
+        .select(transfers::id)
+        .load(conn)?;
+    let parsed: Vec<TransferId> = ids
+        .iter()
+        .map(|s| parse_column(s, "transfers.id"))
+        .collect::<Result<_, _>>()?;
+    let settled: HashSet<TransferId> = aftermath(conn, &parsed)?
+        .into_iter()
+        .filter(|(_, a)| a.settled_by.is_some())
+        .map(|(id, _)| id)
+        .collect();
+    Ok(parsed
+        .into_iter()
+        .filter(|id| !settled.contains(id))
+        .take(limit as usize)
+        .collect())
+}

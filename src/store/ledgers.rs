@@ -1,0 +1,97 @@
+//! Ledgers and their hash-chain heads.
+
+use std::collections::HashMap;
+
+use diesel::prelude::*;
+
+use super::DbConnection;
+use super::rows::{LedgerRow, to_db_time};
+use super::schema::ledgers;
+use crate::domain::LedgerId;
+use crate::error::AppError;
+use crate::ledger::LedgerHead;
+
+pub fn insert(conn: &mut DbConnection, row: &LedgerRow) -> Result<(), AppError> {
+    diesel::insert_into(ledgers::table).values(row).execute(conn)?;
+    Ok(())
+}
+
+pub fn set_issuance_account(
+    conn: &mut DbConnection,
+    ledger: &str,
+    account: &str,
+) -> Result<(), AppError> {
+    diesel::update(ledgers::table.find(ledger))
+        .set(ledgers::issuance_account_id.eq(account))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn get(conn: &mut DbConnection, id: &str) -> Result<Option<LedgerRow>, AppError> {
+    Ok(ledgers::table
+        .find(id)
+        .select(LedgerRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn find_by_code(conn: &mut DbConnection, code: &str) -> Result<Option<LedgerRow>, AppError> {
+    Ok(ledgers::table
+        .filter(ledgers::code.eq(code))
+        .select(LedgerRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// A page in id (= creation) order, after `cursor`.
+pub fn page(
+    conn: &mut DbConnection,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<LedgerRow>, AppError> {
+    let mut query = ledgers::table
+        .select(LedgerRow::as_select())
+        .order(ledgers::id)
+        .limit(limit)
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(ledgers::id.gt(after.to_string()));
+    }
+    Ok(query.load(conn)?)
+}
+
+/// Takes the ledger's write lock for the rest of the transaction. On PostgreSQL the
+/// no-op update holds the row lock, which serialises writers of one ledger across
+/// every server process; on SQLite the transaction already holds the database.
+/// Lock in sorted order to avoid deadlocks.
+pub fn lock(conn: &mut DbConnection, id: &LedgerId) -> Result<bool, AppError> {
+    let n = diesel::update(ledgers::table.find(id.to_string()))
+        .set(ledgers::last_sequence.eq(ledgers::last_sequence))
+        .execute(conn)?;
+    Ok(n == 1)
+}
+
+pub fn heads(
+    conn: &mut DbConnection,
+    ids: &[LedgerId],
+) -> Result<HashMap<LedgerId, LedgerHead>, AppError> {
+    let keys: Vec<String> = ids.iter().map(ToString::to_string).collect();
+    let rows = ledgers::table
+        .filter(ledgers::id.eq_any(keys))
+        .select(LedgerRow::as_select())
+        .load(conn)?;
+    rows.iter()
+        .map(|r| r.head().map(|h| (h.id, h)))
+        .collect()
+}
+
+pub fn save_head(conn: &mut DbConnection, head: &LedgerHead) -> Result<(), AppError> {
+    diesel::update(ledgers::table.find(head.id.to_string()))
+        .set((
+            ledgers::last_sequence.eq(head.last_sequence),
+            ledgers::last_hash.eq(&head.last_hash),
+            ledgers::last_recorded_at.eq(head.last_recorded_at.map(to_db_time)),
+        ))
+        .execute(conn)?;
+    Ok(())
+}

@@ -1,0 +1,24 @@
+//! Storage: diesel over PostgreSQL and SQLite through one `MultiConnection`, one
+//! schema and one set of queries. Every query function takes a connection, usually
+//! one already inside a transaction; `Store` owns the pool and is the single async
+//! boundary the app crosses to reach it.
+
+pub mod accounts;
+mod connection;
+pub mod database_url;
+pub mod idempotency;
+pub mod journal;
+pub mod ledgers;
+pub mod migrations;
+pub mod organisations;
+pub mod rows;
+pub mod schema;
+pub mod settings;
+pub mod users;
+
+pub use connection::{DbConnection, Store, write_transaction};
+pub use database_url::{Backend, DatabaseUrl};
+
+/// The largest number of rows one multi-row INSERT carries (SQLite caps the
+/// number of bound parameters per statement).
+pub(crate) const INSERT_CHUNK: usize = 400;
