@@ -3,7 +3,10 @@
 //! Layers, one way: `http` -> `app` -> `ledger` -> `store`, over typed `domain`
 //! values.
 
+pub mod app;
+pub mod config;
 pub mod domain;
 pub mod error;
 pub mod ledger;
 pub mod store;
+pub mod telemetry;

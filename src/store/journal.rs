@@ -287,3 +287,22 @@ pub fn expired_holds(
         .take(limit as usize)
         .collect())
 }
+
+/// Which ledgers these transfers are on (they never move).
+pub fn ledgers_of_transfers(
+    conn: &mut DbConnection,
+    ids: &[TransferId],
+) -> Result<Vec<LedgerId>, AppError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let keys: Vec<String> = ids.iter().map(ToString::to_string).collect();
+    let rows: Vec<String> = transfers::table
+        .filter(transfers::id.eq_any(keys))
+        .select(transfers::ledger_id)
+        .distinct()
+        .load(conn)?;
+    rows.iter()
+        .map(|l| parse_column(l, "transfers.ledger_id"))
+        .collect()
+}

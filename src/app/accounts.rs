@@ -1,0 +1,377 @@
+//! Use cases of accounts: open, read balances and history, freeze, close.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::App;
+use super::caller::Caller;
+use super::idempotency::{Claim, StoredResponse, run_once};
+use super::page::{Limit, Page};
+use crate::domain::{
+    AccountId, AccountKind, AccountStatus, Direction, LedgerId, Points, TransferId, TransferKind,
+};
+use crate::error::{AppError, ErrorCode};
+use crate::ledger::AccountState;
+use crate::store::rows::{AccountRow, from_db_time, parse_column, to_db_time};
+use crate::store::{DbConnection, accounts, journal, ledgers};
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OpenAccountRequest {
+    pub ledger_id: LedgerId,
+    pub kind: AccountKind,
+    pub name: String,
+    /// Refuse debits beyond credits. Default: true for every kind but issuance
+    /// and settlement.
+    #[serde(default)]
+    pub no_overdraft: Option<bool>,
+    #[serde(default)]
+    pub external_ref: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct Balances {
+    /// Credits minus debits, posted only.
+    #[schema(example = "12.50")]
+    pub posted: String,
+    /// Debits on hold.
+    pub pending_debits: String,
+    /// Credits on hold.
+    pub pending_credits: String,
+    /// What may still be spent: posted less pending debits.
+    pub available: String,
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct AccountView {
+    pub id: AccountId,
+    pub ledger_id: LedgerId,
+    pub kind: AccountKind,
+    pub name: String,
+    pub no_overdraft: bool,
+    pub status: AccountStatus,
+    pub balances: Balances,
+    /// Number of postings on the account so far.
+    pub version: i64,
+    pub external_ref: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl AccountView {
+    fn new(row: &AccountRow, scale: u32) -> Result<Self, AppError> {
+        let state = row.state()?;
+        let show = |p: Points| p.to_decimal_string(scale);
+        Ok(Self {
+            id: state.id,
+            ledger_id: state.ledger_id,
+            kind: state.kind,
+            name: row.name.clone(),
+            no_overdraft: state.no_overdraft,
+            status: state.status,
+            balances: Balances {
+                posted: show(state.posted_balance()),
+                pending_debits: show(state.debits_pending),
+                pending_credits: show(state.credits_pending),
+                available: show(state.available()),
+            },
+            version: state.version,
+            external_ref: row.external_ref.clone(),
+            created_at: from_db_time(row.created_at),
+        })
+    }
+
+    pub fn location(&self) -> String {
+        format!("/v1/accounts/{}", self.id)
+    }
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct BalanceView {
+    pub account_id: AccountId,
+    pub as_of: DateTime<Utc>,
+    /// Posted balance at `as_of`.
+    pub posted: String,
+    /// Postings on the account up to `as_of`.
+    pub version: i64,
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct AccountPostingView {
+    pub transfer_id: TransferId,
+    pub sequence: i64,
+    pub kind: TransferKind,
+    pub direction: Direction,
+    pub amount: String,
+    pub pending: bool,
+    /// Posted balance after this posting.
+    pub balance_after: String,
+    pub account_version: i64,
+    pub recorded_at: DateTime<Utc>,
+    pub event_time: DateTime<Utc>,
+    pub description: Option<String>,
+}
+
+#[derive(Clone, Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AccountQuery {
+    pub ledger_id: Option<LedgerId>,
+    pub kind: Option<AccountKind>,
+    pub status: Option<AccountStatus>,
+    pub limit: Option<u32>,
+    pub cursor: Option<AccountId>,
+}
+
+#[derive(Clone, Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PostingQuery {
+    /// Only postings recorded at or before this time.
+    pub until: Option<DateTime<Utc>>,
+    pub limit: Option<u32>,
+    /// The `account_version` to continue after.
+    pub cursor: Option<i64>,
+}
+
+#[derive(Clone, Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct BalanceQuery {
+    /// Default: now.
+    pub as_of: Option<DateTime<Utc>>,
+}
+
+/// An account status change.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub enum StatusChange {
+    Freeze,
+    Unfreeze,
+    Close,
+}
+
+fn load(conn: &mut DbConnection, id: &AccountId) -> Result<(AccountRow, u32), AppError> {
+    let row = accounts::get(conn, &id.to_string())?.ok_or_else(|| AppError::not_found("account"))?;
+    let ledger = ledgers::get(conn, &row.ledger_id)?.ok_or_else(|| AppError::not_found("ledger"))?;
+    Ok((row, ledger.head()?.asset_scale))
+}
+
+/// Opens an account in `ledger` (used by the API and by bootstrap).
+pub fn open_account(
+    conn: &mut DbConnection,
+    request: &OpenAccountRequest,
+) -> Result<AccountView, AppError> {
+    let name = request.name.trim();
+    if name.is_empty() || name.len() > 200 {
+        return Err(AppError::invalid_field("name", "1 to 200 characters"));
+    }
+    let ledger = ledgers::get(conn, &request.ledger_id.to_string())?
+        .ok_or_else(|| AppError::invalid_field("ledger_id", "no such ledger"))?;
+    if request.kind == AccountKind::Issuance && ledger.issuance_account_id.is_some() {
+        return Err(AppError::new(
+            ErrorCode::Conflict,
+            "the ledger already has its issuance account",
+        ));
+    }
+    let row = AccountRow {
+        id: AccountId::generate().to_string(),
+        ledger_id: ledger.id.clone(),
+        kind: request.kind.as_str().to_string(),
+        name: name.to_string(),
+        no_overdraft: request
+            .no_overdraft
+            .unwrap_or_else(|| request.kind.default_no_overdraft()),
+        status: AccountStatus::Open.as_str().to_string(),
+        debits_posted: 0,
+        credits_posted: 0,
+        debits_pending: 0,
+        credits_pending: 0,
+        version: 0,
+        external_ref: request.external_ref.clone(),
+        created_at: to_db_time(crate::ledger::engine::journal_time(Utc::now())),
+    };
+    accounts::insert(conn, &row)?;
+    if request.kind == AccountKind::Issuance {
+        ledgers::set_issuance_account(conn, &ledger.id, &row.id)?;
+    }
+    AccountView::new(&row, ledger.head()?.asset_scale)
+}
+
+impl App {
+    pub async fn open_account(
+        &self,
+        caller: &Caller,
+        key: Option<&str>,
+        request: OpenAccountRequest,
+    ) -> Result<StoredResponse, AppError> {
+        caller.require_admin()?;
+        let claim = key
+            .map(|k| Claim::new(caller.idempotency_scope(), k, "POST /v1/accounts", &request))
+            .transpose()?;
+        run_once(&self.store, &self.in_flight, claim, move |conn| {
+            let view = open_account(conn, &request)?;
+            StoredResponse::created(view.location(), &view)
+        })
+        .await
+    }
+
+    pub async fn get_account(&self, caller: &Caller, id: AccountId) -> Result<AccountView, AppError> {
+        caller.require_reader()?;
+        self.store
+            .run(move |conn| {
+                let (row, scale) = load(conn, &id)?;
+                AccountView::new(&row, scale)
+            })
+            .await
+    }
+
+    pub async fn list_accounts(
+        &self,
+        caller: &Caller,
+        query: AccountQuery,
+    ) -> Result<Page<AccountView>, AppError> {
+        caller.require_reader()?;
+        let limit = Limit::parse(query.limit)?;
+        let filter = accounts::AccountFilter {
+            ledger_id: query.ledger_id.map(|l| l.to_string()),
+            kind: query.kind.map(|k| k.as_str().to_string()),
+            status: query.status.map(|s| s.as_str().to_string()),
+        };
+        let after = query.cursor.map(|c| c.to_string());
+        let views = self
+            .store
+            .run(move |conn| {
+                let rows = accounts::page(conn, &filter, after.as_deref(), limit.probe())?;
+                let mut scales = std::collections::HashMap::new();
+                rows.iter()
+                    .map(|row| {
+                        let scale = match scales.get(&row.ledger_id) {
+                            Some(s) => *s,
+                            None => {
+                                let s = ledgers::get(conn, &row.ledger_id)?
+                                    .ok_or_else(|| AppError::not_found("ledger"))?
+                                    .head()?
+                                    .asset_scale;
+                                scales.insert(row.ledger_id.clone(), s);
+                                s
+                            }
+                        };
+                        AccountView::new(row, scale)
+                    })
+                    .collect::<Result<Vec<_>, AppError>>()
+            })
+            .await?;
+        Ok(limit.finish(views, |v| v.id.to_string()))
+    }
+
+    pub async fn balance_as_of(
+        &self,
+        caller: &Caller,
+        id: AccountId,
+        query: BalanceQuery,
+    ) -> Result<BalanceView, AppError> {
+        caller.require_reader()?;
+        let as_of = query.as_of.unwrap_or_else(Utc::now);
+        self.store
+            .run(move |conn| {
+                let (_, scale) = load(conn, &id)?;
+                let (posted, version) = journal::balance_as_of(conn, &id, as_of)?;
+                Ok(BalanceView {
+                    account_id: id,
+                    as_of,
+                    posted: posted.to_decimal_string(scale),
+                    version,
+                })
+            })
+            .await
+    }
+
+    pub async fn account_postings(
+        &self,
+        caller: &Caller,
+        id: AccountId,
+        query: PostingQuery,
+    ) -> Result<Page<AccountPostingView>, AppError> {
+        caller.require_reader()?;
+        let limit = Limit::parse(query.limit)?;
+        let views = self
+            .store
+            .run(move |conn| {
+                let (_, scale) = load(conn, &id)?;
+                let rows = journal::account_postings(
+                    conn,
+                    &id,
+                    query.cursor.unwrap_or(0),
+                    query.until,
+                    limit.probe(),
+                )?;
+                rows.into_iter()
+                    .map(|(p, t)| {
+                        Ok(AccountPostingView {
+                            transfer_id: p.transfer_id,
+                            sequence: t.sequence,
+                            kind: parse_column(&t.kind, "transfers.kind")?,
+                            direction: p.direction,
+                            amount: p.amount.to_decimal_string(scale),
+                            pending: p.pending,
+                            balance_after: p.balance_after.to_decimal_string(scale),
+                            account_version: p.account_version,
+                            recorded_at: p.recorded_at,
+                            event_time: from_db_time(t.event_time),
+                            description: t.description,
+                        })
+                    })
+                    .collect::<Result<Vec<_>, AppError>>()
+            })
+            .await?;
+        Ok(limit.finish(views, |v| v.account_version.to_string()))
+    }
+
+    /// Freezing holds an account still; closing ends it and needs it empty. Both
+    /// take the ledger's write lock so no transfer slips between check and change.
+    pub async fn change_account_status(
+        &self,
+        caller: &Caller,
+        key: Option<&str>,
+        id: AccountId,
+        change: StatusChange,
+    ) -> Result<StoredResponse, AppError> {
+        caller.require_admin()?;
+        let operation = format!("POST /v1/accounts/{id}/{change:?}");
+        let claim = key
+            .map(|k| Claim::new(caller.idempotency_scope(), k, &operation, &()))
+            .transpose()?;
+        run_once(&self.store, &self.in_flight, claim, move |conn| {
+            let (row, scale) = load(conn, &id)?;
+            ledgers::lock(conn, &parse_column(&row.ledger_id, "accounts.ledger_id")?)?;
+            let (row, _) = load(conn, &id)?;
+            let state: AccountState = row.state()?;
+            let target = match (change, state.status) {
+                (_, AccountStatus::Closed) => {
+                    return Err(AppError::new(ErrorCode::AccountClosed, "the account is closed"));
+                }
+                (StatusChange::Freeze, _) => AccountStatus::Frozen,
+                (StatusChange::Unfreeze, _) => AccountStatus::Open,
+                (StatusChange::Close, _) => {
+                    let empty = state.posted_balance() == Points::ZERO
+                        && state.debits_pending == Points::ZERO
+                        && state.credits_pending == Points::ZERO;
+                    if !empty {
+                        return Err(AppError::new(
+                            ErrorCode::AccountNotEmpty,
+                            "move the balance away and settle every hold before closing",
+                        ));
+                    }
+                    if state.kind == AccountKind::Issuance {
+                        return Err(AppError::forbidden("the issuance account cannot be closed"));
+                    }
+                    AccountStatus::Closed
+                }
+            };
+            accounts::set_status(conn, &id, target)?;
+            let (row, _) = load(conn, &id)?;
+            StoredResponse::ok(&AccountView::new(&row, scale)?)
+        })
+        .await
+    }
+}

@@ -1,0 +1,202 @@
+//! Use cases of ledgers: create one (with its issuance account), read them.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::App;
+use super::accounts::{OpenAccountRequest, open_account};
+use super::caller::Caller;
+use super::idempotency::{Claim, StoredResponse, run_once};
+use super::page::{Limit, Page};
+use crate::domain::amount::MAX_SCALE;
+use crate::domain::{AccountId, AccountKind, LedgerId, OrganisationId};
+use crate::error::{AppError, ErrorCode};
+use crate::ledger::LedgerHead;
+use crate::store::rows::{LedgerRow, from_db_time, parse_column, to_db_time};
+use crate::store::{DbConnection, ledgers, organisations};
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateLedgerRequest {
+    /// Short unique code, e.g. `points`.
+    pub code: String,
+    pub name: String,
+    /// Decimal places of amounts (0 to 8, default 2).
+    #[serde(default)]
+    pub asset_scale: Option<u32>,
+    /// Owning organisation; default: the root of the tree.
+    #[serde(default)]
+    pub organisation_id: Option<OrganisationId>,
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct LedgerView {
+    pub id: LedgerId,
+    pub code: String,
+    pub name: String,
+    pub asset_scale: u32,
+    pub organisation_id: OrganisationId,
+    /// Where points come from; its balance is minus the points in circulation.
+    pub issuance_account_id: Option<AccountId>,
+    /// Transfers recorded so far.
+    pub last_sequence: i64,
+    /// Hash of the latest transfer (the head of the chain).
+    pub last_hash: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl LedgerView {
+    pub fn new(row: &LedgerRow) -> Result<Self, AppError> {
+        let head = row.head()?;
+        Ok(Self {
+            id: head.id,
+            code: row.code.clone(),
+            name: row.name.clone(),
+            asset_scale: head.asset_scale,
+            organisation_id: parse_column(&row.organisation_id, "ledgers.organisation_id")?,
+            issuance_account_id: row
+                .issuance_account_id
+                .as_deref()
+                .map(|a| parse_column(a, "ledgers.issuance_account_id"))
+                .transpose()?,
+            last_sequence: head.last_sequence,
+            last_hash: head.last_hash,
+            created_at: from_db_time(row.created_at),
+        })
+    }
+
+    pub fn location(&self) -> String {
+        format!("/v1/ledgers/{}", self.id)
+    }
+}
+
+#[derive(Clone, Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct LedgerQuery {
+    pub limit: Option<u32>,
+    pub cursor: Option<LedgerId>,
+}
+
+fn valid_code(code: &str) -> bool {
+    (1..=32).contains(&code.len())
+        && code
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+}
+
+/// Creates a ledger and its issuance account (API and bootstrap).
+pub fn create_ledger(
+    conn: &mut DbConnection,
+    request: &CreateLedgerRequest,
+) -> Result<LedgerView, AppError> {
+    if !valid_code(&request.code) {
+        return Err(AppError::invalid_field(
+            "code",
+            "1 to 32 of a-z, 0-9, '_' and '-'",
+        ));
+    }
+    let name = request.name.trim();
+    if name.is_empty() || name.len() > 200 {
+        return Err(AppError::invalid_field("name", "1 to 200 characters"));
+    }
+    let scale = request.asset_scale.unwrap_or(2);
+    if scale > MAX_SCALE {
+        return Err(AppError::invalid_field(
+            "asset_scale",
+            format!("0 to {MAX_SCALE}"),
+        ));
+    }
+    let organisation = match request.organisation_id {
+        Some(id) => organisations::get(conn, &id.to_string())?
+            .ok_or_else(|| AppError::invalid_field("organisation_id", "no such organisation"))?,
+        None => organisations::first_root(conn)?.ok_or_else(|| {
+            AppError::invalid_field("organisation_id", "no organisation exists yet; run bootstrap")
+        })?,
+    };
+    if ledgers::find_by_code(conn, &request.code)?.is_some() {
+        return Err(AppError::new(
+            ErrorCode::Conflict,
+            format!("a ledger with code {:?} exists", request.code),
+        ));
+    }
+    let id = LedgerId::generate();
+    ledgers::insert(
+        conn,
+        &LedgerRow {
+            id: id.to_string(),
+            code: request.code.clone(),
+            name: name.to_string(),
+            asset_scale: scale as i32,
+            organisation_id: organisation.id,
+            issuance_account_id: None,
+            last_sequence: 0,
+            last_hash: LedgerHead::GENESIS_HASH.to_string(),
+            last_recorded_at: None,
+            created_at: to_db_time(crate::ledger::engine::journal_time(Utc::now())),
+        },
+    )?;
+    open_account(
+        conn,
+        &OpenAccountRequest {
+            ledger_id: id,
+            kind: AccountKind::Issuance,
+            name: format!("{name} issuance"),
+            no_overdraft: None,
+            external_ref: None,
+        },
+    )?;
+    let row = ledgers::get(conn, &id.to_string())?.ok_or_else(|| AppError::not_found("ledger"))?;
+    LedgerView::new(&row)
+}
+
+impl App {
+    pub async fn create_ledger(
+        &self,
+        caller: &Caller,
+        key: Option<&str>,
+        request: CreateLedgerRequest,
+    ) -> Result<StoredResponse, AppError> {
+        caller.require_admin()?;
+        let claim = key
+            .map(|k| Claim::new(caller.idempotency_scope(), k, "POST /v1/ledgers", &request))
+            .transpose()?;
+        run_once(&self.store, &self.in_flight, claim, move |conn| {
+            let view = create_ledger(conn, &request)?;
+            StoredResponse::created(view.location(), &view)
+        })
+        .await
+    }
+
+    pub async fn get_ledger(&self, caller: &Caller, id: LedgerId) -> Result<LedgerView, AppError> {
+        caller.require_reader()?;
+        self.store
+            .run(move |conn| {
+                let row = ledgers::get(conn, &id.to_string())?
+                    .ok_or_else(|| AppError::not_found("ledger"))?;
+                LedgerView::new(&row)
+            })
+            .await
+    }
+
+    pub async fn list_ledgers(
+        &self,
+        caller: &Caller,
+        query: LedgerQuery,
+    ) -> Result<Page<LedgerView>, AppError> {
+        caller.require_reader()?;
+        let limit = Limit::parse(query.limit)?;
+        let after = query.cursor.map(|c| c.to_string());
+        let views = self
+            .store
+            .run(move |conn| {
+                ledgers::page(conn, after.as_deref(), limit.probe())?
+                    .iter()
+                    .map(LedgerView::new)
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .await?;
+        Ok(limit.finish(views, |v| v.id.to_string()))
+    }
+}

@@ -1,0 +1,65 @@
+//! Housekeeping that runs beside the service: releasing holds whose time ran
+//! out, and forgetting idempotency keys past their retention.
+
+use std::time::Duration;
+
+use chrono::Utc;
+
+use super::App;
+use crate::domain::TransferId;
+use crate::error::AppError;
+use crate::ledger::command::Provenance;
+use crate::ledger::{Command, Resolution};
+use crate::store::{idempotency, journal};
+
+/// The actor recorded on transfers the service makes by itself.
+pub const SYSTEM_ACTOR: &str = "system";
+const SWEEP_EVERY: Duration = Duration::from_secs(1);
+const PURGE_EVERY_SWEEPS: u64 = 600;
+
+impl App {
+    /// Voids expired holds; returns how many were released.
+    pub async fn release_expired_holds(&self) -> Result<usize, AppError> {
+        let expired = self
+            .store
+            .run(|conn| journal::expired_holds(conn, Utc::now(), 500))
+            .await?;
+        let mut released = 0;
+        for pending_id in expired {
+            let command = Command::Resolve {
+                id: TransferId::generate(),
+                pending_id,
+                resolution: Resolution::Void,
+                provenance: Provenance {
+                    actor_id: SYSTEM_ACTOR.into(),
+                    description: Some("hold expired".into()),
+                    ..Provenance::default()
+                },
+            };
+            // Another instance may have released it first; that refusal is fine.
+            if self.writer.submit(command, None).await?.status == 201 {
+                released += 1;
+            }
+        }
+        Ok(released)
+    }
+
+    /// Runs until the process stops.
+    pub async fn run_maintenance(self) {
+        let mut sweeps = 0u64;
+        loop {
+            tokio::time::sleep(SWEEP_EVERY).await;
+            sweeps += 1;
+            if let Err(e) = self.release_expired_holds().await {
+                tracing::warn!(error = %e, "releasing expired holds failed");
+            }
+            if sweeps % PURGE_EVERY_SWEEPS == 0 {
+                match self.store.run(|conn| idempotency::purge_expired(conn, Utc::now())).await {
+                    Ok(n) if n > 0 => tracing::info!(purged = n, "idempotency keys expired"),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "purging idempotency keys failed"),
+                }
+            }
+        }
+    }
+}

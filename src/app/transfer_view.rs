@@ -1,0 +1,119 @@
+//! How a transfer is shown to clients.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::domain::{AccountId, Direction, LedgerId, Phase, TransferId, TransferKind};
+use crate::ledger::JournalEntry;
+use crate::store::journal::Aftermath;
+
+/// Where a transfer stands now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TransferStatus {
+    /// Balances moved.
+    Posted,
+    /// Amounts held, waiting to be posted or voided.
+    Pending,
+    /// A hold released without moving balances (by hand or when it expired).
+    Voided,
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct PostingView {
+    pub account_id: AccountId,
+    pub direction: Direction,
+    /// Decimal string in the ledger's scale.
+    #[schema(example = "12.50")]
+    pub amount: String,
+    /// Part of a hold (moves pending totals only).
+    pub pending: bool,
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct TransferView {
+    pub id: TransferId,
+    pub ledger_id: LedgerId,
+    /// Position in the ledger's journal, from 1, without gaps.
+    pub sequence: i64,
+    pub kind: TransferKind,
+    pub phase: Phase,
+    pub status: TransferStatus,
+    pub postings: Vec<PostingView>,
+    /// The hold this transfer posts or voids.
+    pub pending_id: Option<TransferId>,
+    /// The transfer this one reverses.
+    pub reverses_id: Option<TransferId>,
+    /// For a hold: the transfer that posted or voided it.
+    pub settled_by: Option<TransferId>,
+    /// The transfer that reversed this one.
+    pub reversed_by: Option<TransferId>,
+    pub timeout_at: Option<DateTime<Utc>>,
+    pub external_ref: Option<String>,
+    pub description: Option<String>,
+    #[schema(value_type = Option<Object>)]
+    pub metadata: Option<serde_json::Value>,
+    /// The user who made the request.
+    pub actor_id: String,
+    pub on_behalf_of: Option<String>,
+    pub event_time: DateTime<Utc>,
+    pub recorded_at: DateTime<Utc>,
+    /// SHA-256 over this transfer and `prev_hash`.
+    pub hash: String,
+    pub prev_hash: String,
+}
+
+impl TransferView {
+    pub fn new(entry: &JournalEntry, scale: u32, after: &Aftermath) -> Self {
+        let t = &entry.transfer;
+        let status = match t.phase {
+            Phase::Posted | Phase::PostPending => TransferStatus::Posted,
+            Phase::VoidPending => TransferStatus::Voided,
+            Phase::Pending => match after.settled_by {
+                Some((_, Phase::PostPending)) => TransferStatus::Posted,
+                Some(_) => TransferStatus::Voided,
+                None => TransferStatus::Pending,
+            },
+        };
+        Self {
+            id: t.id,
+            ledger_id: t.ledger_id,
+            sequence: t.sequence,
+            kind: t.kind,
+            phase: t.phase,
+            status,
+            postings: entry
+                .postings
+                .iter()
+                .map(|p| PostingView {
+                    account_id: p.account_id,
+                    direction: p.direction,
+                    amount: p.amount.to_decimal_string(scale),
+                    pending: p.pending,
+                })
+                .collect(),
+            pending_id: t.pending_id,
+            reverses_id: t.reverses_id,
+            settled_by: after.settled_by.map(|(id, _)| id),
+            reversed_by: after.reversed_by,
+            timeout_at: t.timeout_at,
+            external_ref: t.external_ref.clone(),
+            description: t.description.clone(),
+            metadata: t
+                .metadata
+                .as_deref()
+                .and_then(|m| serde_json::from_str(m).ok()),
+            actor_id: t.actor_id.clone(),
+            on_behalf_of: t.on_behalf_of.clone(),
+            event_time: t.event_time,
+            recorded_at: t.recorded_at,
+            hash: t.hash.clone(),
+            prev_hash: t.prev_hash.clone(),
+        }
+    }
+
+    pub fn location(&self) -> String {
+        format!("/v1/transfers/{}", self.id)
+    }
+}

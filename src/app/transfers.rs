@@ -1,0 +1,345 @@
+//! Use cases of the journal: post a transfer, settle or reverse one, read them.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::App;
+use super::caller::Caller;
+use super::idempotency::{Claim, StoredResponse};
+use super::page::{Limit, Page};
+use super::transfer_view::TransferView;
+use crate::domain::{AccountId, Amount, Direction, LedgerId, TransferId, TransferKind};
+use crate::error::AppError;
+use crate::ledger::command::Provenance;
+use crate::ledger::{Command, LegRequest, NewTransfer, Resolution};
+use crate::store::{journal, ledgers};
+
+/// Longest a hold may wait before it is released by itself.
+pub const MAX_HOLD_SECONDS: u64 = 30 * 24 * 3600;
+const MAX_TEXT: usize = 1024;
+const MAX_METADATA_BYTES: usize = 16 * 1024;
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PostingRequest {
+    pub account_id: AccountId,
+    pub direction: Direction,
+    pub amount: Amount,
+}
+
+/// A journal entry to record. Give either `postings` (two or more legs, debits
+/// equal to credits) or the two-leg shorthand `debit_account_id`,
+/// `credit_account_id` and `amount`.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTransferRequest {
+    pub kind: TransferKind,
+    /// When given, every posting must be on this ledger.
+    #[serde(default)]
+    pub ledger_id: Option<LedgerId>,
+    #[serde(default)]
+    pub postings: Option<Vec<PostingRequest>>,
+    #[serde(default)]
+    pub debit_account_id: Option<AccountId>,
+    #[serde(default)]
+    pub credit_account_id: Option<AccountId>,
+    #[serde(default)]
+    pub amount: Option<Amount>,
+    /// Hold the amounts (two-phase) until posted or voided.
+    #[serde(default)]
+    pub pending: bool,
+    /// Seconds before an unsettled hold is released by itself (default 900).
+    #[serde(default)]
+    pub timeout_seconds: Option<u64>,
+    #[serde(default)]
+    pub external_ref: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Free JSON object kept with the transfer.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub metadata: Option<serde_json::Value>,
+    /// When the service happened or the sale was made (default: now).
+    #[serde(default)]
+    pub event_time: Option<DateTime<Utc>>,
+    /// The person the caller acts for.
+    #[serde(default)]
+    pub on_behalf_of: Option<String>,
+}
+
+/// Optional note for a post, void or reversal.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SettleRequest {
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub external_ref: Option<String>,
+}
+
+#[derive(Clone, Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct TransferQuery {
+    pub ledger_id: Option<LedgerId>,
+    /// Only transfers with a posting on this account.
+    pub account_id: Option<AccountId>,
+    pub kind: Option<TransferKind>,
+    pub external_ref: Option<String>,
+    /// 1 to 200, default 50.
+    pub limit: Option<u32>,
+    pub cursor: Option<TransferId>,
+}
+
+fn optional_text(field: &str, value: &Option<String>) -> Result<(), AppError> {
+    match value {
+        Some(v) if v.len() > MAX_TEXT => Err(AppError::invalid_field(
+            field,
+            format!("at most {MAX_TEXT} bytes"),
+        )),
+        _ => Ok(()),
+    }
+}
+
+impl CreateTransferRequest {
+    fn legs(&self) -> Result<Vec<LegRequest>, AppError> {
+        let shorthand = (self.debit_account_id, self.credit_account_id, self.amount);
+        match (&self.postings, shorthand) {
+            (Some(postings), (None, None, None)) => Ok(postings
+                .iter()
+                .map(|p| LegRequest {
+                    account_id: p.account_id,
+                    direction: p.direction,
+                    amount: p.amount,
+                })
+                .collect()),
+            (None, (Some(debit), Some(credit), Some(amount))) => Ok(vec![
+                LegRequest {
+                    account_id: debit,
+                    direction: Direction::Debit,
+                    amount,
+                },
+                LegRequest {
+                    account_id: credit,
+                    direction: Direction::Credit,
+                    amount,
+                },
+            ]),
+            _ => Err(AppError::invalid_field(
+                "postings",
+                "give either postings, or debit_account_id, credit_account_id and amount",
+            )),
+        }
+    }
+
+    fn into_command(self, caller: &Caller, now: DateTime<Utc>) -> Result<Command, AppError> {
+        if self.kind == TransferKind::Reversal {
+            return Err(AppError::invalid_field(
+                "kind",
+                "reversals are made with POST /v1/transfers/{id}/reverse",
+            ));
+        }
+        let legs = self.legs()?;
+        if legs.len() > 64 {
+            return Err(AppError::invalid_field("postings", "at most 64 postings"));
+        }
+        optional_text("external_ref", &self.external_ref)?;
+        optional_text("description", &self.description)?;
+        optional_text("on_behalf_of", &self.on_behalf_of)?;
+        let metadata = match &self.metadata {
+            None => None,
+            Some(v @ serde_json::Value::Object(_)) => {
+                let text = serde_json::to_string(v).map_err(AppError::internal)?;
+                if text.len() > MAX_METADATA_BYTES {
+                    return Err(AppError::invalid_field(
+                        "metadata",
+                        format!("at most {MAX_METADATA_BYTES} bytes"),
+                    ));
+                }
+                Some(text)
+            }
+            Some(_) => return Err(AppError::invalid_field("metadata", "must be a JSON object")),
+        };
+        if !self.pending && self.timeout_seconds.is_some() {
+            return Err(AppError::invalid_field(
+                "timeout_seconds",
+                "only a pending transfer has a timeout",
+            ));
+        }
+        let timeout_at = if self.pending {
+            let seconds = self.timeout_seconds.unwrap_or(900);
+            if seconds == 0 || seconds > MAX_HOLD_SECONDS {
+                return Err(AppError::invalid_field(
+                    "timeout_seconds",
+                    format!("between 1 and {MAX_HOLD_SECONDS}"),
+                ));
+            }
+            Some(now + Duration::seconds(seconds as i64))
+        } else {
+            None
+        };
+        Ok(Command::Create(NewTransfer {
+            id: TransferId::generate(),
+            ledger_id: self.ledger_id,
+            kind: self.kind,
+            legs,
+            pending: self.pending,
+            timeout_at,
+            provenance: Provenance {
+                actor_id: caller.user_id.to_string(),
+                on_behalf_of: self.on_behalf_of,
+                description: self.description,
+                external_ref: self.external_ref,
+                metadata,
+                event_time: self.event_time,
+            },
+        }))
+    }
+}
+
+/// What to do to an existing transfer.
+#[derive(Clone, Copy, Debug)]
+pub enum Settlement {
+    Post,
+    Void,
+    Reverse,
+}
+
+impl App {
+    pub async fn create_transfer(
+        &self,
+        caller: &Caller,
+        key: &str,
+        request: CreateTransferRequest,
+    ) -> Result<StoredResponse, AppError> {
+        caller.require_admin()?;
+        let claim = Claim::new(
+            caller.idempotency_scope(),
+            key,
+            "POST /v1/transfers",
+            &request,
+        )?;
+        let _guard = self.in_flight.enter(&claim)?;
+        // Malformed requests are refused before anything is stored; they would be
+        // refused the same way on every retry.
+        let command = request.into_command(caller, Utc::now())?;
+        self.writer.submit(command, Some(claim)).await
+    }
+
+    pub async fn settle_transfer(
+        &self,
+        caller: &Caller,
+        key: Option<&str>,
+        id: TransferId,
+        action: Settlement,
+        request: SettleRequest,
+    ) -> Result<StoredResponse, AppError> {
+        caller.require_admin()?;
+        optional_text("description", &request.description)?;
+        optional_text("external_ref", &request.external_ref)?;
+        let operation = match action {
+            Settlement::Post => format!("POST /v1/transfers/{id}/post"),
+            Settlement::Void => format!("POST /v1/transfers/{id}/void"),
+            Settlement::Reverse => format!("POST /v1/transfers/{id}/reverse"),
+        };
+        let claim = key
+            .map(|k| Claim::new(caller.idempotency_scope(), k, &operation, &request))
+            .transpose()?;
+        let _guard = claim.as_ref().map(|c| self.in_flight.enter(c)).transpose()?;
+        let provenance = Provenance {
+            actor_id: caller.user_id.to_string(),
+            description: request.description,
+            external_ref: request.external_ref,
+            ..Provenance::default()
+        };
+        let new_id = TransferId::generate();
+        let command = match action {
+            Settlement::Post | Settlement::Void => Command::Resolve {
+                id: new_id,
+                pending_id: id,
+                resolution: if matches!(action, Settlement::Post) {
+                    Resolution::Post
+                } else {
+                    Resolution::Void
+                },
+                provenance,
+            },
+            Settlement::Reverse => Command::Reverse {
+                id: new_id,
+                original_id: id,
+                provenance,
+            },
+        };
+        self.writer.submit(command, claim).await
+    }
+
+    pub async fn get_transfer(&self, caller: &Caller, id: TransferId) -> Result<TransferView, AppError> {
+        caller.require_reader()?;
+        let views = self
+            .store
+            .run(move |conn| {
+                let entry = journal::get(conn, &id.to_string())?
+                    .ok_or_else(|| AppError::not_found("transfer"))?;
+                views_of(conn, vec![entry])
+            })
+            .await?;
+        views
+            .into_iter()
+            .next()
+            .ok_or_else(|| AppError::not_found("transfer"))
+    }
+
+    pub async fn list_transfers(
+        &self,
+        caller: &Caller,
+        query: TransferQuery,
+    ) -> Result<Page<TransferView>, AppError> {
+        caller.require_reader()?;
+        let limit = Limit::parse(query.limit)?;
+        let filter = journal::TransferFilter {
+            ledger_id: query.ledger_id.map(|l| l.to_string()),
+            account_id: query.account_id.map(|a| a.to_string()),
+            kind: query.kind.map(|k| k.as_str().to_string()),
+            external_ref: query.external_ref,
+        };
+        let after = query.cursor.map(|c| c.to_string());
+        let views = self
+            .store
+            .run(move |conn| {
+                let entries = journal::page(conn, &filter, after.as_deref(), limit.probe())?;
+                views_of(conn, entries)
+            })
+            .await?;
+        Ok(limit.finish(views, |v| v.id.to_string()))
+    }
+}
+
+/// Renders entries with their ledger's scale and what happened to them since.
+fn views_of(
+    conn: &mut crate::store::DbConnection,
+    entries: Vec<crate::ledger::JournalEntry>,
+) -> Result<Vec<TransferView>, AppError> {
+    let ids: Vec<TransferId> = entries.iter().map(|e| e.transfer.id).collect();
+    let after = journal::aftermath(conn, &ids)?;
+    let mut ledger_ids: Vec<LedgerId> = entries.iter().map(|e| e.transfer.ledger_id).collect();
+    ledger_ids.sort_unstable();
+    ledger_ids.dedup();
+    let scales: HashMap<LedgerId, u32> = ledgers::heads(conn, &ledger_ids)?
+        .into_iter()
+        .map(|(id, h)| (id, h.asset_scale))
+        .collect();
+    Ok(entries
+        .iter()
+        .map(|e| {
+            let scale = scales.get(&e.transfer.ledger_id).copied().unwrap_or(0);
+            TransferView::new(
+                e,
+                scale,
+                after.get(&e.transfer.id).unwrap_or(&Default::default()),
+            )
+        })
+        .collect())
+}

@@ -1,0 +1,196 @@
+//! Configuration: defaults, then an optional TOML file, then `TIMEBANK_*`
+//! variables, which win. Secrets are wrapped so they never reach a log.
+
+use std::fmt;
+use std::path::Path;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::store::DatabaseUrl;
+
+/// A value that must not be printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: String) -> Self {
+        Self(value)
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub database_url: DatabaseUrl,
+    pub bind: String,
+    /// HS256 signing secret; generated and kept in the database when absent.
+    pub jwt_secret: Option<Secret>,
+    pub jwt_issuer: String,
+    pub jwt_audience: String,
+    pub access_token_ttl: Duration,
+    pub pool_size: u32,
+    /// Most transfers committed together by the writer.
+    pub max_batch: usize,
+    pub log_format: LogFormat,
+    pub log_filter: String,
+    /// HTTP worker threads (0: one per core).
+    pub workers: usize,
+}
+
+/// The file's shape: every key optional, unknown keys refused.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    database_url: Option<String>,
+    bind: Option<String>,
+    jwt_secret: Option<String>,
+    jwt_issuer: Option<String>,
+    jwt_audience: Option<String>,
+    access_token_ttl_seconds: Option<u64>,
+    pool_size: Option<u32>,
+    max_batch: Option<usize>,
+    log_format: Option<LogFormat>,
+    log: Option<String>,
+    workers: Option<usize>,
+}
+
+pub const MIN_SECRET_BYTES: usize = 32;
+
+impl Config {
+    /// Reads the optional file and the process environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, String> {
+        let from_file = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+                toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?
+            }
+            None => FileConfig::default(),
+        };
+        Self::build(from_file, |name| std::env::var(name).ok())
+    }
+
+    fn build(file: FileConfig, env: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
+        let var = |name: &str| env(&format!("TIMEBANK_{name}")).filter(|v| !v.is_empty());
+        let parse_num = |name: &str, v: String| {
+            v.parse::<u64>()
+                .map_err(|_| format!("TIMEBANK_{name} must be a whole number, got {v:?}"))
+        };
+
+        let database_url = var("DATABASE_URL")
+            .or(file.database_url)
+            .unwrap_or_else(|| "timebank.db".to_string());
+        let jwt_secret = var("JWT_SECRET").or(file.jwt_secret).map(Secret::new);
+        if let Some(secret) = &jwt_secret
+            && secret.expose().len() < MIN_SECRET_BYTES
+        {
+            return Err(format!(
+                "TIMEBANK_JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes"
+            ));
+        }
+        let ttl = match var("ACCESS_TOKEN_TTL_SECONDS") {
+            Some(v) => parse_num("ACCESS_TOKEN_TTL_SECONDS", v)?,
+            None => file.access_token_ttl_seconds.unwrap_or(900),
+        };
+        let pool_size = match var("POOL_SIZE") {
+            Some(v) => parse_num("POOL_SIZE", v)? as u32,
+            None => file.pool_size.unwrap_or(16),
+        };
+        let max_batch = match var("MAX_BATCH") {
+            Some(v) => parse_num("MAX_BATCH", v)? as usize,
+            None => file.max_batch.unwrap_or(512),
+        };
+        let workers = match var("WORKERS") {
+            Some(v) => parse_num("WORKERS", v)? as usize,
+            None => file.workers.unwrap_or(0),
+        };
+        let log_format = match var("LOG_FORMAT").as_deref() {
+            Some("json") => LogFormat::Json,
+            Some("pretty") => LogFormat::Pretty,
+            Some(other) => return Err(format!("TIMEBANK_LOG_FORMAT must be json or pretty, got {other:?}")),
+            None => file.log_format.unwrap_or(LogFormat::Pretty),
+        };
+        Ok(Self {
+            database_url: DatabaseUrl::parse(&database_url)?,
+            bind: var("BIND")
+                .or(file.bind)
+                .unwrap_or_else(|| "127.0.0.1:8080".into()),
+            jwt_secret,
+            jwt_issuer: var("JWT_ISSUER")
+                .or(file.jwt_issuer)
+                .unwrap_or_else(|| "timebank".into()),
+            jwt_audience: var("JWT_AUDIENCE")
+                .or(file.jwt_audience)
+                .unwrap_or_else(|| "timebank-api".into()),
+            access_token_ttl: Duration::from_secs(ttl.clamp(60, 86_400)),
+            pool_size: pool_size.clamp(2, 256),
+            max_batch: max_batch.clamp(1, 4096),
+            log_format,
+            log_filter: var("LOG")
+                .or(file.log)
+                .unwrap_or_else(|| "info".into()),
+            workers,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn with(vars: &[(&str, &str)]) -> Result<Config, String> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::build(FileConfig::default(), |k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_are_the_embedded_database_on_loopback() {
+        let c = with(&[]).unwrap();
+        assert_eq!(c.bind, "127.0.0.1:8080");
+        assert_eq!(c.database_url.target(), "timebank.db");
+        assert!(c.jwt_secret.is_none());
+        assert_eq!(c.access_token_ttl, Duration::from_secs(900));
+    }
+
+    #[test]
+    fn short_secrets_are_refused() {
+        assert!(with(&[("TIMEBANK_JWT_SECRET", "short")]).is_err());
+        assert!(with(&[("TIMEBANK_JWT_SECRET", &"x".repeat(32))]).is_ok());
+    }
+
+    #[test]
+    fn environment_wins_over_the_file() {
+        let file: FileConfig = toml::from_str("bind = \"0.0.0.0:1\"\npool_size = 4").unwrap();
+        let c = Config::build(file, |k| (k == "TIMEBANK_BIND").then(|| "127.0.0.1:2".into()))
+            .unwrap();
+        assert_eq!((c.bind.as_str(), c.pool_size), ("127.0.0.1:2", 4));
+        assert!(toml::from_str::<FileConfig>("nonsense = 1").is_err());
+    }
+
+    #[test]
+    fn secrets_do_not_print() {
+        let c = with(&[("TIMEBANK_JWT_SECRET", &"s".repeat(40))]).unwrap();
+        assert!(!format!("{c:?}").contains("ssss"));
+    }
+}
