@@ -7,6 +7,7 @@ pub mod app;
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod http;
 pub mod ledger;
 pub mod store;
 pub mod telemetry;

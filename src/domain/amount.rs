@@ -11,6 +11,10 @@ use serde::{Deserialize, Deserializer, Serialize};
 /// Largest scale a ledger may have (decimal places).
 pub const MAX_SCALE: u32 = 8;
 /// Keeps every amount well inside i64 after scaling, and sums of two inside i128.
+/// Every amount parse error starts with this, so the HTTP layer can answer
+/// `invalid_amount` rather than a generic `validation_failed`.
+pub const AMOUNT_ERROR_PREFIX: &str = "invalid amount";
+
 const MAX_INTEGER_DIGITS: usize = 10;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -93,10 +97,11 @@ impl<'de> Deserialize<'de> for Amount {
         impl serde::de::Visitor<'_> for Visitor {
             type Value = Amount;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a decimal string such as \"12.50\" (JSON numbers are refused)")
+                write!(f, "a decimal string such as \"12.50\" ({AMOUNT_ERROR_PREFIX}: JSON numbers are refused)")
             }
             fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Amount, E> {
-                v.parse().map_err(E::custom)
+                v.parse()
+                    .map_err(|e| E::custom(format!("{AMOUNT_ERROR_PREFIX}: {e}")))
             }
         }
         d.deserialize_str(Visitor)

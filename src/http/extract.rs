@@ -1,0 +1,80 @@
+//! Request parts every handler needs: the authenticated caller and the
+//! idempotency key.
+
+use std::future::{Ready, ready};
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpRequest, web};
+use serde::de::DeserializeOwned;
+
+use crate::app::App;
+use crate::app::caller::Caller;
+use crate::error::{AppError, ErrorCode};
+
+/// The caller proven by `Authorization: Bearer <token>`.
+pub struct Authenticated(pub Caller);
+
+impl FromRequest for Authenticated {
+    type Error = AppError;
+    type Future = Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(authenticate(req).map(Authenticated))
+    }
+}
+
+fn authenticate(req: &HttpRequest) -> Result<Caller, AppError> {
+    let app = req
+        .app_data::<web::Data<App>>()
+        .ok_or_else(|| AppError::internal("application state missing"))?;
+    let value = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .ok_or_else(|| AppError::unauthorized("send Authorization: Bearer <access token>"))?;
+    let token = value
+        .to_str()
+        .ok()
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| AppError::unauthorized("the Authorization header must be Bearer <token>"))?;
+    app.tokens.verify(token)
+}
+
+/// The `Idempotency-Key` header, when sent.
+pub struct IdempotencyKey(pub Option<String>);
+
+impl IdempotencyKey {
+    pub fn required(&self) -> Result<&str, AppError> {
+        self.0.as_deref().ok_or_else(|| {
+            AppError::new(
+                ErrorCode::IdempotencyKeyMissing,
+                "send an Idempotency-Key header (a fresh UUID per new request, the same one on retries)",
+            )
+        })
+    }
+}
+
+impl FromRequest for IdempotencyKey {
+    type Error = AppError;
+    type Future = Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let key = match req.headers().get("Idempotency-Key") {
+            None => Ok(None),
+            Some(v) => v.to_str().map(|s| Some(s.to_string())).map_err(|_| {
+                AppError::invalid_field("Idempotency-Key", "must be visible ASCII")
+            }),
+        };
+        ready(key.map(IdempotencyKey))
+    }
+}
+
+/// A JSON body that may be absent (an empty body reads as the default).
+pub fn optional_json<T: DeserializeOwned + Default>(body: &web::Bytes) -> Result<T, AppError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    serde_json::from_slice(body).map_err(|e| super::problem::body_error(&e.to_string()))
+}

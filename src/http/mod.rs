@@ -1,0 +1,97 @@
+//! HTTP: actix-web handlers, thin. Each parses, authenticates, calls one use
+//! case and maps the answer.
+
+pub mod accounts;
+pub mod auth;
+pub mod extract;
+pub mod health;
+pub mod ledgers;
+pub mod openapi;
+pub mod problem;
+pub mod respond;
+pub mod transfers;
+
+use actix_web::{HttpServer, web};
+use tracing_actix_web::TracingLogger;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::app::App;
+use crate::config::Config;
+use crate::error::AppError;
+
+/// Largest request body accepted.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.app_data(
+        web::JsonConfig::default()
+            .limit(MAX_BODY_BYTES)
+            .error_handler(problem::json_error),
+    )
+    .app_data(web::PayloadConfig::default().limit(MAX_BODY_BYTES))
+    .app_data(web::QueryConfig::default().error_handler(problem::query_error))
+    .app_data(web::PathConfig::default().error_handler(problem::path_error))
+    .service(health::healthz)
+    .service(health::readyz)
+    .service(auth::token)
+    .service(ledgers::create_ledger)
+    .service(ledgers::list_ledgers)
+    .service(ledgers::get_ledger)
+    .service(ledgers::verify_ledger)
+    .service(accounts::open_account)
+    .service(accounts::list_accounts)
+    .service(accounts::get_account)
+    .service(accounts::balance)
+    .service(accounts::postings)
+    .service(accounts::freeze)
+    .service(accounts::unfreeze)
+    .service(accounts::close)
+    .service(transfers::create_transfer)
+    .service(transfers::list_transfers)
+    .service(transfers::get_transfer)
+    .service(transfers::post_pending)
+    .service(transfers::void_pending)
+    .service(transfers::reverse)
+    .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", openapi::document()));
+}
+
+/// Runs the service until SIGINT/SIGTERM, then lets in-flight requests and the
+/// writer's last batch finish.
+pub async fn serve(config: Config) -> Result<(), AppError> {
+    let (app, writer_thread) = App::start(&config)?;
+    let maintenance = actix_web::rt::spawn(app.clone().run_maintenance());
+    let data = web::Data::new(app);
+    let server = HttpServer::new({
+        let data = data.clone();
+        move || {
+            actix_web::App::new()
+                .app_data(data.clone())
+                .wrap(TracingLogger::default())
+                .configure(routes)
+                .default_service(web::to(problem::not_found))
+        }
+    })
+    .shutdown_timeout(30);
+    let server = if config.workers > 0 {
+        server.workers(config.workers)
+    } else {
+        server
+    };
+    let server = server
+        .bind(&config.bind)
+        .map_err(|e| AppError::internal(format!("cannot listen on {}: {e}", config.bind)))?;
+    for addr in server.addrs() {
+        // Tests and scripts read this line to learn the port.
+        println!("listening on {addr}");
+        tracing::info!(%addr, database = %config.database_url, "timebank listening");
+    }
+    server.run().await.map_err(AppError::internal)?;
+    maintenance.abort();
+    let _ = maintenance.await;
+    drop(data);
+    tokio::task::spawn_blocking(move || writer_thread.join())
+        .await
+        .map_err(AppError::internal)?;
+    tracing::info!("stopped");
+    Ok(())
+}

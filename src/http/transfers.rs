@@ -1,0 +1,156 @@
+//! `/v1/transfers`
+
+use actix_web::{HttpResponse, get, post, web};
+
+use super::extract::{Authenticated, IdempotencyKey, optional_json};
+use super::respond::stored;
+use crate::app::App;
+use crate::app::page::Page;
+use crate::app::transfer_view::TransferView;
+use crate::app::transfers::{CreateTransferRequest, SettleRequest, Settlement, TransferQuery};
+use crate::domain::TransferId;
+use crate::error::{AppError, Problem};
+
+/// Record a transfer: two or more postings on one ledger, debits equal to
+/// credits. Requires an `Idempotency-Key`: a retry with the same key and body
+/// replays the first answer (`Idempotent-Replayed: true`).
+#[utoipa::path(
+    post, path = "/v1/transfers", tag = "transfers",
+    params(("Idempotency-Key" = String, Header, description = "Required; one per new transfer, the same on retries")),
+    request_body = CreateTransferRequest,
+    responses(
+        (status = 201, description = "Recorded", body = TransferView, headers(("Location" = String))),
+        (status = 400, description = "Invalid request, amount or missing key", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Same key still in flight", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Refused by the ledger (unbalanced, insufficient funds, frozen, ...) or key reused", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/v1/transfers")]
+pub async fn create_transfer(
+    app: web::Data<App>,
+    Authenticated(caller): Authenticated,
+    key: IdempotencyKey,
+    body: web::Json<CreateTransferRequest>,
+) -> Result<HttpResponse, AppError> {
+    let key = key.required()?;
+    Ok(stored(app.create_transfer(&caller, key, body.into_inner()).await?))
+}
+
+/// List transfers, oldest first.
+#[utoipa::path(
+    get, path = "/v1/transfers", tag = "transfers", params(TransferQuery),
+    responses((status = 200, description = "A page of transfers", body = Page<TransferView>)),
+    security(("bearer" = []))
+)]
+#[get("/v1/transfers")]
+pub async fn list_transfers(
+    app: web::Data<App>,
+    Authenticated(caller): Authenticated,
+    query: web::Query<TransferQuery>,
+) -> Result<web::Json<Page<TransferView>>, AppError> {
+    Ok(web::Json(app.list_transfers(&caller, query.into_inner()).await?))
+}
+
+/// One transfer with its postings and status.
+#[utoipa::path(
+    get, path = "/v1/transfers/{id}", tag = "transfers", params(("id" = TransferId, Path)),
+    responses(
+        (status = 200, description = "The transfer", body = TransferView),
+        (status = 404, description = "No such transfer", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/v1/transfers/{id}")]
+pub async fn get_transfer(
+    app: web::Data<App>,
+    Authenticated(caller): Authenticated,
+    id: web::Path<TransferId>,
+) -> Result<web::Json<TransferView>, AppError> {
+    Ok(web::Json(app.get_transfer(&caller, id.into_inner()).await?))
+}
+
+async fn settle(
+    app: web::Data<App>,
+    caller: crate::app::caller::Caller,
+    key: IdempotencyKey,
+    id: TransferId,
+    action: Settlement,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
+    let request: SettleRequest = optional_json(&body)?;
+    Ok(stored(
+        app.settle_transfer(&caller, key.0.as_deref(), id, action, request)
+            .await?,
+    ))
+}
+
+/// Post (capture) a pending hold: its amounts move from pending to posted.
+#[utoipa::path(
+    post, path = "/v1/transfers/{id}/post", tag = "transfers",
+    params(("id" = TransferId, Path), ("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe")),
+    request_body(content = Option<SettleRequest>, description = "Optional note"),
+    responses(
+        (status = 201, description = "The posting transfer", body = TransferView, headers(("Location" = String))),
+        (status = 404, description = "No such transfer", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not a pending hold, or expired", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/v1/transfers/{id}/post")]
+pub async fn post_pending(
+    app: web::Data<App>,
+    Authenticated(caller): Authenticated,
+    key: IdempotencyKey,
+    id: web::Path<TransferId>,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
+    settle(app, caller, key, id.into_inner(), Settlement::Post, body).await
+}
+
+/// Void a pending hold: its amounts are released, no balance moves.
+#[utoipa::path(
+    post, path = "/v1/transfers/{id}/void", tag = "transfers",
+    params(("id" = TransferId, Path), ("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe")),
+    request_body(content = Option<SettleRequest>, description = "Optional note"),
+    responses(
+        (status = 201, description = "The voiding transfer", body = TransferView, headers(("Location" = String))),
+        (status = 404, description = "No such transfer", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not a pending hold", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/v1/transfers/{id}/void")]
+pub async fn void_pending(
+    app: web::Data<App>,
+    Authenticated(caller): Authenticated,
+    key: IdempotencyKey,
+    id: web::Path<TransferId>,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
+    settle(app, caller, key, id.into_inner(), Settlement::Void, body).await
+}
+
+/// Reverse a posted transfer with a linked transfer of opposite postings.
+#[utoipa::path(
+    post, path = "/v1/transfers/{id}/reverse", tag = "transfers",
+    params(("id" = TransferId, Path), ("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe")),
+    request_body(content = Option<SettleRequest>, description = "Optional reason"),
+    responses(
+        (status = 201, description = "The reversing transfer", body = TransferView, headers(("Location" = String))),
+        (status = 404, description = "No such transfer", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already reversed or not reversible", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The reversal would overdraw an account", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/v1/transfers/{id}/reverse")]
+pub async fn reverse(
+    app: web::Data<App>,
+    Authenticated(caller): Authenticated,
+    key: IdempotencyKey,
+    id: web::Path<TransferId>,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
+    settle(app, caller, key, id.into_inner(), Settlement::Reverse, body).await
+}
