@@ -1,0 +1,510 @@
+//! Test harness: every test gets its own database (an SQLite file, or a fresh
+//! PostgreSQL database when `TIMEBANK_TEST_PG_URL` is set) and talks HTTP to the
+//! real `timebank` binary started on a free port, as a client would.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use reqwest::blocking::Client;
+use serde_json::{Value, json};
+
+use timebank::app::caller::RoleGrant;
+use timebank::app::tokens::TokenService;
+use timebank::domain::{OrganisationId, Role, UserId};
+
+pub const SECRET: &str = "test-secret-that-is-long-enough-0123456789";
+pub const ISSUER: &str = "timebank";
+pub const AUDIENCE: &str = "timebank-api";
+pub const ADMIN: &str = "admin";
+pub const PASSWORD: &str = "correct-horse-battery-staple";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Generates one test per backend from one body. The PostgreSQL one passes
+/// without doing anything when `TIMEBANK_TEST_PG_URL` is unset.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident($backend:ident) $body:block)+) => {
+        $(
+            mod $name {
+                #[allow(unused_imports)]
+                use super::*;
+
+                fn run($backend: $crate::common::Backend) $body
+
+                #[test]
+                fn sqlite() {
+                    run($crate::common::Backend::Sqlite);
+                }
+
+                #[test]
+                fn postgres() {
+                    if $crate::common::pg_admin_url().is_some() {
+                        run($crate::common::Backend::Postgres);
+                    } else {
+                        eprintln!("TIMEBANK_TEST_PG_URL not set: PostgreSQL run skipped");
+                    }
+                }
+            }
+        )+
+    };
+}
+
+pub fn pg_admin_url() -> Option<String> {
+    std::env::var("TIMEBANK_TEST_PG_URL")
+        .ok()
+        .filter(|v| !v.is_empty())
+}
+
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// A database of one's own, removed afterwards.
+pub struct TestDb {
+    pub url: String,
+    pub backend: Backend,
+    dir: tempfile::TempDir,
+    pg_name: Option<String>,
+}
+
+fn pg_execute(sql: &str) {
+    use diesel::{Connection, RunQueryDsl, pg::PgConnection};
+    let admin = pg_admin_url().expect("TIMEBANK_TEST_PG_URL");
+    let mut conn = PgConnection::establish(&admin).expect("connect to TIMEBANK_TEST_PG_URL");
+    diesel::sql_query(sql).execute(&mut conn).expect(sql);
+}
+
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let root = match base.rfind('/') {
+        Some(i) if i > base.find("://").map_or(0, |s| s + 2) => &base[..i],
+        _ => base,
+    };
+    match query {
+        Some(q) => format!("{root}/{name}?{q}"),
+        None => format!("{root}/{name}"),
+    }
+}
+
+impl TestDb {
+    pub fn new(backend: Backend) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        match backend {
+            Backend::Sqlite => Self {
+                url: dir.path().join("timebank.db").display().to_string(),
+                backend,
+                dir,
+                pg_name: None,
+            },
+            Backend::Postgres => {
+                let name = format!(
+                    "tb_test_{}_{}_{}",
+                    std::process::id(),
+                    COUNTER.fetch_add(1, Ordering::SeqCst),
+                    uuid::Uuid::now_v7().simple()
+                );
+                pg_execute(&format!("CREATE DATABASE {name}"));
+                let url = with_database(&pg_admin_url().expect("pg url"), &name);
+                Self {
+                    url,
+                    backend,
+                    dir,
+                    pg_name: Some(name),
+                }
+            }
+        }
+    }
+
+    pub fn dir(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+
+    /// A raw connection, to tamper with rows behind the service's back.
+    pub fn raw(&self) -> timebank::store::DbConnection {
+        use diesel::Connection;
+        timebank::store::DbConnection::establish(&self.url).expect("raw connection")
+    }
+
+    /// Runs SQL directly (tests that play the attacker or the auditor).
+    pub fn execute(&self, sql: &str) -> Result<usize, diesel::result::Error> {
+        use diesel::RunQueryDsl;
+        let mut conn = self.raw();
+        diesel::sql_query(sql).execute(&mut conn)
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some(name) = &self.pg_name {
+            let _ = std::panic::catch_unwind(|| {
+                pg_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            });
+        }
+    }
+}
+
+pub fn binary() -> &'static str {
+    env!("CARGO_BIN_EXE_timebank")
+}
+
+/// Runs a CLI command against the database.
+pub fn cli(db: &TestDb, args: &[&str]) -> std::process::Output {
+    Command::new(binary())
+        .args(args)
+        .env("TIMEBANK_DATABASE_URL", &db.url)
+        .env("TIMEBANK_JWT_SECRET", SECRET)
+        .env("TIMEBANK_BOOTSTRAP_PASSWORD", PASSWORD)
+        .env("TIMEBANK_LOG", "warn")
+        .current_dir(db.dir())
+        .output()
+        .expect("run timebank")
+}
+
+/// A running `timebank serve`.
+pub struct Server {
+    child: Child,
+    pub base: String,
+}
+
+impl Server {
+    pub fn start(db: &TestDb) -> Self {
+        Self::start_with(db, &[])
+    }
+
+    pub fn start_with(db: &TestDb, env: &[(&str, &str)]) -> Self {
+        let mut command = Command::new(binary());
+        command
+            .arg("serve")
+            .env("TIMEBANK_DATABASE_URL", &db.url)
+            .env("TIMEBANK_BIND", "127.0.0.1:0")
+            .env("TIMEBANK_JWT_SECRET", SECRET)
+            .env("TIMEBANK_LOG", "warn")
+            .env("TIMEBANK_WORKERS", "2")
+            .current_dir(db.dir())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        let mut child = command.spawn().expect("spawn timebank serve");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let addr = loop {
+            match lines.next() {
+                Some(Ok(line)) => {
+                    if let Some(addr) = line.strip_prefix("listening on ") {
+                        break addr.to_string();
+                    }
+                }
+                _ => panic!("timebank serve exited before listening"),
+            }
+        };
+        // Keep draining stdout so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        let server = Self {
+            child,
+            base: format!("http://{addr}"),
+        };
+        server.wait_ready();
+        server
+    }
+
+    fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let client = Client::new();
+        while Instant::now() < deadline {
+            if let Ok(r) = client.get(format!("{}/readyz", self.base)).send()
+                && r.status().is_success()
+            {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("server not ready");
+    }
+
+    /// SIGKILL: no chance to finish anything.
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// SIGTERM and wait: the graceful path.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        unsafe {
+            libc::kill(self.child.id() as i32, libc::SIGTERM);
+        }
+        self.child.wait().expect("wait")
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A response, read whole.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Asserts an RFC 9457 refusal with this status and code.
+    pub fn assert_problem(&self, status: u16, code: &str) -> &Self {
+        assert_eq!(self.status, status, "unexpected status; body {}", self.body);
+        assert_eq!(self.body["code"], code, "unexpected code; body {}", self.body);
+        assert_eq!(self.body["status"], status);
+        assert!(self.body["type"].is_string() && self.body["title"].is_string());
+        assert!(self.body["detail"].is_string());
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/problem+json"),
+            "problem content type"
+        );
+        self
+    }
+
+    pub fn id(&self) -> String {
+        self.body["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no id in {}", self.body))
+            .to_string()
+    }
+}
+
+/// An HTTP client with (or without) a bearer token.
+#[derive(Clone)]
+pub struct Api {
+    pub base: String,
+    pub token: Option<String>,
+    http: Client,
+}
+
+impl Api {
+    pub fn new(base: &str, token: Option<String>) -> Self {
+        Self {
+            base: base.to_string(),
+            token,
+            http: Client::builder()
+                .timeout(Duration::from_secs(60))
+                .build()
+                .expect("client"),
+        }
+    }
+
+    pub fn with_token(&self, token: &str) -> Self {
+        Self::new(&self.base, Some(token.to_string()))
+    }
+
+    pub fn anonymous(&self) -> Self {
+        Self::new(&self.base, None)
+    }
+
+    fn send(&self, request: reqwest::blocking::RequestBuilder) -> Reply {
+        let request = match &self.token {
+            Some(t) => request.bearer_auth(t),
+            None => request,
+        };
+        let response = request.send().expect("request");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let text = response.text().expect("body");
+        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub fn get(&self, path: &str) -> Reply {
+        self.send(self.http.get(format!("{}{path}", self.base)))
+    }
+
+    pub fn post(&self, path: &str, body: &Value, key: Option<&str>) -> Reply {
+        let mut request = self.http.post(format!("{}{path}", self.base)).json(body);
+        if let Some(k) = key {
+            request = request.header("Idempotency-Key", k);
+        }
+        self.send(request)
+    }
+
+    pub fn post_raw(&self, path: &str, content_type: &str, body: Vec<u8>, key: Option<&str>) -> Reply {
+        let mut request = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("content-type", content_type)
+            .body(body);
+        if let Some(k) = key {
+            request = request.header("Idempotency-Key", k);
+        }
+        self.send(request)
+    }
+}
+
+pub fn fresh_key() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+/// A bootstrapped bank: a database, a running server and an administrator.
+pub struct Bank {
+    pub server: Server,
+    pub api: Api,
+    pub ledger_id: String,
+    pub issuance_id: String,
+    pub organisation_id: String,
+    pub admin_id: String,
+    pub db: TestDb,
+}
+
+impl Bank {
+    pub fn new(backend: Backend) -> Self {
+        let db = TestDb::new(backend);
+        let out = cli(&db, &["bootstrap", "--username", ADMIN]);
+        assert!(
+            out.status.success(),
+            "bootstrap failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let boot: Value = serde_json::from_slice(&out.stdout).expect("bootstrap JSON");
+        let server = Server::start(&db);
+        let anonymous = Api::new(&server.base, None);
+        let login = anonymous.post(
+            "/v1/auth/token",
+            &json!({"username": ADMIN, "password": PASSWORD}),
+            None,
+        );
+        assert_eq!(login.status, 200, "login: {}", login.body);
+        let token = login.body["access_token"].as_str().expect("token").to_string();
+        Self {
+            api: anonymous.with_token(&token),
+            ledger_id: boot["ledger_id"].as_str().expect("ledger").into(),
+            issuance_id: boot["issuance_account_id"].as_str().expect("issuance").into(),
+            organisation_id: boot["organisation_id"].as_str().expect("org").into(),
+            admin_id: boot["user_id"].as_str().expect("user").into(),
+            server,
+            db,
+        }
+    }
+
+    /// Restarts the server on the same database (after a kill, say).
+    pub fn restart(&mut self) {
+        self.server = Server::start(&self.db);
+        self.api = Api::new(&self.server.base, self.api.token.clone());
+    }
+
+    /// A token for someone holding `role` in the root organisation, minted with
+    /// the service's own key.
+    pub fn token_for(&self, role: Role) -> String {
+        let tokens = TokenService::new(
+            SECRET.as_bytes(),
+            ISSUER,
+            AUDIENCE,
+            Duration::from_secs(900),
+        );
+        tokens
+            .issue(
+                UserId::generate(),
+                &[RoleGrant {
+                    role,
+                    organisation_id: self.organisation_id.parse::<OrganisationId>().expect("org"),
+                }],
+            )
+            .expect("issue")
+            .token
+    }
+
+    pub fn as_role(&self, role: Role) -> Api {
+        self.api.with_token(&self.token_for(role))
+    }
+
+    pub fn open_account(&self, kind: &str, name: &str) -> String {
+        let r = self.api.post(
+            "/v1/accounts",
+            &json!({"ledger_id": self.ledger_id, "kind": kind, "name": name}),
+            None,
+        );
+        assert_eq!(r.status, 201, "open account: {}", r.body);
+        r.id()
+    }
+
+    pub fn wallet(&self, name: &str) -> String {
+        self.open_account("volunteer", name)
+    }
+
+    /// A posted two-leg transfer; returns the reply.
+    pub fn transfer(&self, from: &str, to: &str, amount: &str) -> Reply {
+        self.api.post(
+            "/v1/transfers",
+            &json!({"kind": "adjustment", "debit_account_id": from, "credit_account_id": to, "amount": amount}),
+            Some(&fresh_key()),
+        )
+    }
+
+    /// Credits a wallet from the issuance account and checks it worked.
+    pub fn fund(&self, wallet: &str, amount: &str) -> String {
+        let r = self.transfer(&self.issuance_id, wallet, amount);
+        assert_eq!(r.status, 201, "fund: {}", r.body);
+        r.id()
+    }
+
+    pub fn account(&self, id: &str) -> Value {
+        let r = self.api.get(&format!("/v1/accounts/{id}"));
+        assert_eq!(r.status, 200, "{}", r.body);
+        r.body
+    }
+
+    pub fn posted(&self, id: &str) -> String {
+        self.account(id)["balances"]["posted"]
+            .as_str()
+            .expect("posted")
+            .to_string()
+    }
+
+    pub fn ledger(&self) -> Value {
+        self.api.get(&format!("/v1/ledgers/{}", self.ledger_id)).body
+    }
+
+    pub fn verify(&self) -> Value {
+        let r = self.api.get(&format!("/v1/ledgers/{}/verify", self.ledger_id));
+        assert_eq!(r.status, 200, "{}", r.body);
+        r.body
+    }
+
+    pub fn assert_verified(&self) {
+        let report = self.verify();
+        assert_eq!(report["ok"], true, "verify found problems: {report:#}");
+    }
+
+    /// Everything the books say, to prove a refusal changed nothing.
+    pub fn snapshot(&self) -> Value {
+        let accounts = self
+            .api
+            .get(&format!("/v1/accounts?ledger_id={}&limit=200", self.ledger_id));
+        let ledger = self.ledger();
+        json!({
+            "accounts": accounts.body["items"],
+            "sequence": ledger["last_sequence"],
+            "hash": ledger["last_hash"],
+        })
+    }
+}
