@@ -48,6 +48,8 @@ pub struct Config {
     pub pool_size: u32,
     /// Most transfers committed together by the writer.
     pub max_batch: usize,
+    /// How long the writer waits for more requests to join a batch.
+    pub commit_delay: Duration,
     pub log_format: LogFormat,
     pub log_filter: String,
     /// HTTP worker threads (0: one per core).
@@ -66,6 +68,7 @@ struct FileConfig {
     access_token_ttl_seconds: Option<u64>,
     pool_size: Option<u32>,
     max_batch: Option<usize>,
+    commit_delay_ms: Option<u64>,
     log_format: Option<LogFormat>,
     log: Option<String>,
     workers: Option<usize>,
@@ -117,6 +120,10 @@ impl Config {
             Some(v) => parse_num("MAX_BATCH", v)? as usize,
             None => file.max_batch.unwrap_or(512),
         };
+        let commit_delay_ms = match var("COMMIT_DELAY_MS") {
+            Some(v) => parse_num("COMMIT_DELAY_MS", v)?,
+            None => file.commit_delay_ms.unwrap_or(0),
+        };
         let workers = match var("WORKERS") {
             Some(v) => parse_num("WORKERS", v)? as usize,
             None => file.workers.unwrap_or(0),
@@ -142,6 +149,7 @@ impl Config {
             access_token_ttl: Duration::from_secs(ttl.clamp(60, 86_400)),
             pool_size: pool_size.clamp(2, 256),
             max_batch: max_batch.clamp(1, 4096),
+            commit_delay: Duration::from_millis(commit_delay_ms.min(1_000)),
             log_format,
             log_filter: var("LOG")
                 .or(file.log)

@@ -55,7 +55,7 @@ impl App {
             &config.jwt_audience,
             config.access_token_ttl,
         );
-        let (writer, thread) = TransferWriter::start(store.clone(), config.max_batch)?;
+        let (writer, thread) = TransferWriter::start(store.clone(), config.max_batch, config.commit_delay)?;
         Ok((
             Self {
                 store,

@@ -8,6 +8,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::sync::mpsc;
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use tokio::sync::oneshot;
@@ -45,7 +46,14 @@ impl WriterThread {
 }
 
 impl TransferWriter {
-    pub fn start(store: Store, max_batch: usize) -> Result<(Self, WriterThread), AppError> {
+    /// `commit_delay` is how long the writer may wait after the first request
+    /// of a batch for others to join it (like PostgreSQL's `commit_delay`); zero
+    /// takes only what is already queued.
+    pub fn start(
+        store: Store,
+        max_batch: usize,
+        commit_delay: Duration,
+    ) -> Result<(Self, WriterThread), AppError> {
         let conn = store.dedicated_connection()?;
         let (jobs, queue) = mpsc::channel::<Job>();
         let handle = std::thread::Builder::new()
@@ -58,10 +66,15 @@ impl TransferWriter {
                 };
                 while let Ok(first) = queue.recv() {
                     let mut batch = vec![first];
+                    let deadline = Instant::now() + commit_delay;
                     while batch.len() < max_batch {
-                        match queue.try_recv() {
-                            Ok(job) => batch.push(job),
-                            Err(_) => break,
+                        let next = match deadline.checked_duration_since(Instant::now()) {
+                            Some(left) if !left.is_zero() => queue.recv_timeout(left).ok(),
+                            _ => queue.try_recv().ok(),
+                        };
+                        match next {
+                            Some(job) => batch.push(job),
+                            None => break,
                         }
                     }
                     worker.process(batch);
