@@ -131,7 +131,11 @@ impl Config {
         let log_format = match var("LOG_FORMAT").as_deref() {
             Some("json") => LogFormat::Json,
             Some("pretty") => LogFormat::Pretty,
-            Some(other) => return Err(format!("TIMEBANK_LOG_FORMAT must be json or pretty, got {other:?}")),
+            Some(other) => {
+                return Err(format!(
+                    "TIMEBANK_LOG_FORMAT must be json or pretty, got {other:?}"
+                ));
+            }
             None => file.log_format.unwrap_or(LogFormat::Pretty),
         };
         Ok(Self {
@@ -151,9 +155,7 @@ impl Config {
             max_batch: max_batch.clamp(1, 4096),
             commit_delay: Duration::from_millis(commit_delay_ms.min(1_000)),
             log_format,
-            log_filter: var("LOG")
-                .or(file.log)
-                .unwrap_or_else(|| "info".into()),
+            log_filter: var("LOG").or(file.log).unwrap_or_else(|| "info".into()),
             workers,
         })
     }
@@ -190,8 +192,10 @@ mod tests {
     #[test]
     fn environment_wins_over_the_file() {
         let file: FileConfig = toml::from_str("bind = \"0.0.0.0:1\"\npool_size = 4").unwrap();
-        let c = Config::build(file, |k| (k == "TIMEBANK_BIND").then(|| "127.0.0.1:2".into()))
-            .unwrap();
+        let c = Config::build(file, |k| {
+            (k == "TIMEBANK_BIND").then(|| "127.0.0.1:2".into())
+        })
+        .unwrap();
         assert_eq!((c.bind.as_str(), c.pool_size), ("127.0.0.1:2", 4));
         assert!(toml::from_str::<FileConfig>("nonsense = 1").is_err());
     }

@@ -159,7 +159,10 @@ impl From<diesel::result::Error> for AppError {
 impl From<diesel::r2d2::PoolError> for AppError {
     fn from(e: diesel::r2d2::PoolError) -> Self {
         tracing::warn!(error = %e, "database pool exhausted");
-        AppError::new(ErrorCode::ServiceUnavailable, "database busy; retry shortly")
+        AppError::new(
+            ErrorCode::ServiceUnavailable,
+            "database busy; retry shortly",
+        )
     }
 }
 
@@ -203,7 +206,11 @@ mod tests {
         let mut seen = std::collections::HashSet::new();
         for code in ErrorCode::ALL {
             assert!(seen.insert(code.as_str()), "{code:?} repeats");
-            assert!(code.as_str().bytes().all(|b| b.is_ascii_lowercase() || b == b'_'));
+            assert!(
+                code.as_str()
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b == b'_')
+            );
             assert!((400..600).contains(&code.status()));
         }
     }

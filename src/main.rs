@@ -12,7 +12,11 @@ use timebank::error::AppError;
 use timebank::store::{Store, ledgers, migrations};
 
 #[derive(Parser)]
-#[command(name = "timebank", version, about = "Volunteer time bank ledger service")]
+#[command(
+    name = "timebank",
+    version,
+    about = "Volunteer time bank ledger service"
+)]
 struct Cli {
     /// Optional TOML configuration file; TIMEBANK_* variables override it.
     #[arg(long, global = true)]
@@ -82,7 +86,11 @@ fn open_migrated(config: &Config) -> Result<Store, AppError> {
 fn migrate(config: &Config) -> Result<(), AppError> {
     let store = Store::open(&config.database_url, 2)?;
     let applied = store.run_blocking(migrations::run_pending)?;
-    println!("applied {} migration(s) to {}", applied.len(), config.database_url);
+    println!(
+        "applied {} migration(s) to {}",
+        applied.len(),
+        config.database_url
+    );
     Ok(())
 }
 

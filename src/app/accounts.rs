@@ -151,8 +151,10 @@ pub enum StatusChange {
 }
 
 fn load(conn: &mut DbConnection, id: &AccountId) -> Result<(AccountRow, u32), AppError> {
-    let row = accounts::get(conn, &id.to_string())?.ok_or_else(|| AppError::not_found("account"))?;
-    let ledger = ledgers::get(conn, &row.ledger_id)?.ok_or_else(|| AppError::not_found("ledger"))?;
+    let row =
+        accounts::get(conn, &id.to_string())?.ok_or_else(|| AppError::not_found("account"))?;
+    let ledger =
+        ledgers::get(conn, &row.ledger_id)?.ok_or_else(|| AppError::not_found("ledger"))?;
     Ok((row, ledger.head()?.asset_scale))
 }
 
@@ -215,7 +217,11 @@ impl App {
         .await
     }
 
-    pub async fn get_account(&self, caller: &Caller, id: AccountId) -> Result<AccountView, AppError> {
+    pub async fn get_account(
+        &self,
+        caller: &Caller,
+        id: AccountId,
+    ) -> Result<AccountView, AppError> {
         caller.require_reader()?;
         self.store
             .run(move |conn| {
@@ -348,7 +354,10 @@ impl App {
             let state: AccountState = row.state()?;
             let target = match (change, state.status) {
                 (_, AccountStatus::Closed) => {
-                    return Err(AppError::new(ErrorCode::AccountClosed, "the account is closed"));
+                    return Err(AppError::new(
+                        ErrorCode::AccountClosed,
+                        "the account is closed",
+                    ));
                 }
                 (StatusChange::Freeze, _) => AccountStatus::Frozen,
                 (StatusChange::Unfreeze, _) => AccountStatus::Open,

@@ -96,7 +96,10 @@ pub fn bootstrap(
         Ok(Bootstrapped {
             user_id,
             username: username.to_string(),
-            organisation_id: crate::store::rows::parse_column(&organisation.id, "organisations.id")?,
+            organisation_id: crate::store::rows::parse_column(
+                &organisation.id,
+                "organisations.id",
+            )?,
             ledger_id: ledger.id,
             ledger_code: ledger.code,
             issuance_account_id: ledger.issuance_account_id,

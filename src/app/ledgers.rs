@@ -112,7 +112,10 @@ pub fn create_ledger(
         Some(id) => organisations::get(conn, &id.to_string())?
             .ok_or_else(|| AppError::invalid_field("organisation_id", "no such organisation"))?,
         None => organisations::first_root(conn)?.ok_or_else(|| {
-            AppError::invalid_field("organisation_id", "no organisation exists yet; run bootstrap")
+            AppError::invalid_field(
+                "organisation_id",
+                "no organisation exists yet; run bootstrap",
+            )
         })?,
     };
     if ledgers::find_by_code(conn, &request.code)?.is_some() {

@@ -65,7 +65,10 @@ impl App {
             .map(|g| {
                 Ok(RoleGrant {
                     role: parse_column(&g.role, "role_grants.role")?,
-                    organisation_id: parse_column(&g.organisation_id, "role_grants.organisation_id")?,
+                    organisation_id: parse_column(
+                        &g.organisation_id,
+                        "role_grants.organisation_id",
+                    )?,
                 })
             })
             .collect::<Result<Vec<_>, AppError>>()?;

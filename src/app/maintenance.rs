@@ -54,7 +54,11 @@ impl App {
                 tracing::warn!(error = %e, "releasing expired holds failed");
             }
             if sweeps % PURGE_EVERY_SWEEPS == 0 {
-                match self.store.run(|conn| idempotency::purge_expired(conn, Utc::now())).await {
+                match self
+                    .store
+                    .run(|conn| idempotency::purge_expired(conn, Utc::now()))
+                    .await
+                {
                     Ok(n) if n > 0 => tracing::info!(purged = n, "idempotency keys expired"),
                     Ok(_) => {}
                     Err(e) => tracing::warn!(error = %e, "purging idempotency keys failed"),

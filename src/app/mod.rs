@@ -55,7 +55,8 @@ impl App {
             &config.jwt_audience,
             config.access_token_ttl,
         );
-        let (writer, thread) = TransferWriter::start(store.clone(), config.max_batch, config.commit_delay)?;
+        let (writer, thread) =
+            TransferWriter::start(store.clone(), config.max_batch, config.commit_delay)?;
         Ok((
             Self {
                 store,
@@ -90,13 +91,16 @@ fn signing_secret(store: &Store, config: &Config) -> Result<Vec<u8>, AppError> {
     let mut fresh = [0u8; 48];
     rand::fill(&mut fresh);
     let candidate = base64::engine::general_purpose::STANDARD.encode(fresh);
-    let stored = store.run_blocking(|conn| settings::get_or_insert(conn, GENERATED_SECRET_KEY, &candidate))?;
+    let stored = store
+        .run_blocking(|conn| settings::get_or_insert(conn, GENERATED_SECRET_KEY, &candidate))?;
     if stored == candidate {
         tracing::warn!(
             "TIMEBANK_JWT_SECRET is not set: generated a signing secret and stored it in the database"
         );
     } else {
-        tracing::info!("TIMEBANK_JWT_SECRET is not set: using the signing secret stored in the database");
+        tracing::info!(
+            "TIMEBANK_JWT_SECRET is not set: using the signing secret stored in the database"
+        );
     }
     if stored.len() < MIN_SECRET_BYTES {
         return Err(AppError::internal("the stored signing secret is too short"));

@@ -41,7 +41,11 @@ impl Limit {
     pub fn finish<T>(self, mut items: Vec<T>, cursor_of: impl Fn(&T) -> String) -> Page<T> {
         let more = items.len() > self.0 as usize;
         items.truncate(self.0 as usize);
-        let next_cursor = if more { items.last().map(cursor_of) } else { None };
+        let next_cursor = if more {
+            items.last().map(cursor_of)
+        } else {
+            None
+        };
         Page { items, next_cursor }
     }
 }

@@ -141,7 +141,10 @@ impl Worker {
         }
     }
 
-    fn attempt(&mut self, batch: &[Job]) -> Result<Vec<Result<StoredResponse, AppError>>, AppError> {
+    fn attempt(
+        &mut self,
+        batch: &[Job],
+    ) -> Result<Vec<Result<StoredResponse, AppError>>, AppError> {
         if self.conn.is_none() {
             self.conn = Some(self.store.dedicated_connection()?);
         }

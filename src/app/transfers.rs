@@ -248,7 +248,10 @@ impl App {
         let claim = key
             .map(|k| Claim::new(caller.idempotency_scope(), k, &operation, &request))
             .transpose()?;
-        let _guard = claim.as_ref().map(|c| self.in_flight.enter(c)).transpose()?;
+        let _guard = claim
+            .as_ref()
+            .map(|c| self.in_flight.enter(c))
+            .transpose()?;
         let provenance = Provenance {
             actor_id: caller.user_id.to_string(),
             description: request.description,
@@ -276,7 +279,11 @@ impl App {
         self.writer.submit(command, claim).await
     }
 
-    pub async fn get_transfer(&self, caller: &Caller, id: TransferId) -> Result<TransferView, AppError> {
+    pub async fn get_transfer(
+        &self,
+        caller: &Caller,
+        id: TransferId,
+    ) -> Result<TransferView, AppError> {
         caller.require_reader()?;
         let views = self
             .store

@@ -34,7 +34,8 @@ pub fn verify_ledger(conn: &mut DbConnection, id: &LedgerId) -> Result<VerifyRep
             use diesel::connection::SimpleConnection;
             pg.batch_execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")?;
         }
-        let row = ledgers::get(conn, &id.to_string())?.ok_or_else(|| AppError::not_found("ledger"))?;
+        let row =
+            ledgers::get(conn, &id.to_string())?.ok_or_else(|| AppError::not_found("ledger"))?;
         let head = row.head()?;
         let mut auditor = Auditor::new();
         let mut after = 0;
@@ -62,7 +63,11 @@ pub fn verify_ledger(conn: &mut DbConnection, id: &LedgerId) -> Result<VerifyRep
 }
 
 impl App {
-    pub async fn verify_ledger(&self, caller: &Caller, id: LedgerId) -> Result<VerifyReport, AppError> {
+    pub async fn verify_ledger(
+        &self,
+        caller: &Caller,
+        id: LedgerId,
+    ) -> Result<VerifyReport, AppError> {
         caller.require_reader()?;
         self.store.run(move |conn| verify_ledger(conn, &id)).await
     }

@@ -2,7 +2,6 @@
 
 use super::text_enum::text_enum;
 
-
 text_enum!(
     /// The role an account plays in the scheme.
     AccountKind {

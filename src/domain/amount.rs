@@ -97,7 +97,10 @@ impl<'de> Deserialize<'de> for Amount {
         impl serde::de::Visitor<'_> for Visitor {
             type Value = Amount;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                write!(f, "a decimal string such as \"12.50\" ({AMOUNT_ERROR_PREFIX}: JSON numbers are refused)")
+                write!(
+                    f,
+                    "a decimal string such as \"12.50\" ({AMOUNT_ERROR_PREFIX}: JSON numbers are refused)"
+                )
             }
             fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Amount, E> {
                 v.parse()
@@ -196,7 +199,11 @@ mod tests {
             "", ".", "1.", ".5", "-1", "+1", "1e3", "1,5", " 1", "1 ", "abc", "0x10", "1_000",
             "NaN",
         ] {
-            assert_eq!(bad.parse::<Amount>(), Err(AmountError::Malformed), "{bad:?}");
+            assert_eq!(
+                bad.parse::<Amount>(),
+                Err(AmountError::Malformed),
+                "{bad:?}"
+            );
         }
         assert_eq!("0".parse::<Amount>(), Err(AmountError::NotPositive));
         assert_eq!("0.00".parse::<Amount>(), Err(AmountError::NotPositive));
@@ -223,7 +230,9 @@ mod tests {
         assert!(serde_json::from_str::<Amount>("12.5").is_err());
         assert!(serde_json::from_str::<Amount>("12").is_err());
         assert_eq!(
-            serde_json::from_str::<Amount>("\"12.5\"").unwrap().to_string(),
+            serde_json::from_str::<Amount>("\"12.5\"")
+                .unwrap()
+                .to_string(),
             "12.5"
         );
     }

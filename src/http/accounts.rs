@@ -31,7 +31,10 @@ pub async fn open_account(
     key: IdempotencyKey,
     body: web::Json<OpenAccountRequest>,
 ) -> Result<HttpResponse, AppError> {
-    Ok(stored(app.open_account(&caller, key.0.as_deref(), body.into_inner()).await?))
+    Ok(stored(
+        app.open_account(&caller, key.0.as_deref(), body.into_inner())
+            .await?,
+    ))
 }
 
 /// List accounts.
@@ -46,7 +49,9 @@ pub async fn list_accounts(
     Authenticated(caller): Authenticated,
     query: web::Query<AccountQuery>,
 ) -> Result<web::Json<Page<AccountView>>, AppError> {
-    Ok(web::Json(app.list_accounts(&caller, query.into_inner()).await?))
+    Ok(web::Json(
+        app.list_accounts(&caller, query.into_inner()).await?,
+    ))
 }
 
 /// One account with its balances: posted, pending and available.
@@ -84,7 +89,10 @@ pub async fn balance(
     id: web::Path<AccountId>,
     query: web::Query<BalanceQuery>,
 ) -> Result<web::Json<BalanceView>, AppError> {
-    Ok(web::Json(app.balance_as_of(&caller, id.into_inner(), query.into_inner()).await?))
+    Ok(web::Json(
+        app.balance_as_of(&caller, id.into_inner(), query.into_inner())
+            .await?,
+    ))
 }
 
 /// The account's postings in order, each with the running balance after it.
@@ -104,7 +112,10 @@ pub async fn postings(
     id: web::Path<AccountId>,
     query: web::Query<PostingQuery>,
 ) -> Result<web::Json<Page<AccountPostingView>>, AppError> {
-    Ok(web::Json(app.account_postings(&caller, id.into_inner(), query.into_inner()).await?))
+    Ok(web::Json(
+        app.account_postings(&caller, id.into_inner(), query.into_inner())
+            .await?,
+    ))
 }
 
 async fn change_status(
@@ -114,7 +125,10 @@ async fn change_status(
     id: AccountId,
     change: StatusChange,
 ) -> Result<HttpResponse, AppError> {
-    Ok(stored(app.change_account_status(&caller, key.0.as_deref(), id, change).await?))
+    Ok(stored(
+        app.change_account_status(&caller, key.0.as_deref(), id, change)
+            .await?,
+    ))
 }
 
 /// Freeze an account: no transfer may touch it until it is unfrozen.

@@ -35,7 +35,10 @@ fn authenticate(req: &HttpRequest) -> Result<Caller, AppError> {
     let token = value
         .to_str()
         .ok()
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
         .map(str::trim)
         .filter(|t| !t.is_empty())
         .ok_or_else(|| AppError::unauthorized("the Authorization header must be Bearer <token>"))?;
@@ -63,9 +66,10 @@ impl FromRequest for IdempotencyKey {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let key = match req.headers().get("Idempotency-Key") {
             None => Ok(None),
-            Some(v) => v.to_str().map(|s| Some(s.to_string())).map_err(|_| {
-                AppError::invalid_field("Idempotency-Key", "must be visible ASCII")
-            }),
+            Some(v) => v
+                .to_str()
+                .map(|s| Some(s.to_string()))
+                .map_err(|_| AppError::invalid_field("Idempotency-Key", "must be visible ASCII")),
         };
         ready(key.map(IdempotencyKey))
     }

@@ -30,7 +30,10 @@ pub async fn create_ledger(
     key: IdempotencyKey,
     body: web::Json<CreateLedgerRequest>,
 ) -> Result<HttpResponse, AppError> {
-    Ok(stored(app.create_ledger(&caller, key.0.as_deref(), body.into_inner()).await?))
+    Ok(stored(
+        app.create_ledger(&caller, key.0.as_deref(), body.into_inner())
+            .await?,
+    ))
 }
 
 /// List ledgers.
@@ -45,7 +48,9 @@ pub async fn list_ledgers(
     Authenticated(caller): Authenticated,
     query: web::Query<LedgerQuery>,
 ) -> Result<web::Json<Page<LedgerView>>, AppError> {
-    Ok(web::Json(app.list_ledgers(&caller, query.into_inner()).await?))
+    Ok(web::Json(
+        app.list_ledgers(&caller, query.into_inner()).await?,
+    ))
 }
 
 /// One ledger, with the head of its hash chain.
@@ -81,5 +86,7 @@ pub async fn verify_ledger(
     Authenticated(caller): Authenticated,
     id: web::Path<LedgerId>,
 ) -> Result<web::Json<VerifyReport>, AppError> {
-    Ok(web::Json(app.verify_ledger(&caller, id.into_inner()).await?))
+    Ok(web::Json(
+        app.verify_ledger(&caller, id.into_inner()).await?,
+    ))
 }

@@ -38,10 +38,9 @@ pub fn json_error(err: actix_web::error::JsonPayloadError, _: &HttpRequest) -> a
             "send the body as application/json",
         ),
         E::Deserialize(e) => body_error(&e.to_string()),
-        E::Payload(actix_web::error::PayloadError::Overflow) => AppError::new(
-            ErrorCode::PayloadTooLarge,
-            "the body is too large",
-        ),
+        E::Payload(actix_web::error::PayloadError::Overflow) => {
+            AppError::new(ErrorCode::PayloadTooLarge, "the body is too large")
+        }
         other => AppError::invalid_field("body", other.to_string()),
     };
     app_error.into()

@@ -34,7 +34,9 @@ pub async fn create_transfer(
     body: web::Json<CreateTransferRequest>,
 ) -> Result<HttpResponse, AppError> {
     let key = key.required()?;
-    Ok(stored(app.create_transfer(&caller, key, body.into_inner()).await?))
+    Ok(stored(
+        app.create_transfer(&caller, key, body.into_inner()).await?,
+    ))
 }
 
 /// List transfers, oldest first.
@@ -49,7 +51,9 @@ pub async fn list_transfers(
     Authenticated(caller): Authenticated,
     query: web::Query<TransferQuery>,
 ) -> Result<web::Json<Page<TransferView>>, AppError> {
-    Ok(web::Json(app.list_transfers(&caller, query.into_inner()).await?))
+    Ok(web::Json(
+        app.list_transfers(&caller, query.into_inner()).await?,
+    ))
 }
 
 /// One transfer with its postings and status.

@@ -80,7 +80,10 @@ impl Auditor {
             self.find(
                 "sequence_gap",
                 Some(entry),
-                format!("expected sequence {}, found {}", self.expected_sequence, t.sequence),
+                format!(
+                    "expected sequence {}, found {}",
+                    self.expected_sequence, t.sequence
+                ),
             );
         }
         if t.prev_hash != self.expected_prev {

@@ -69,7 +69,12 @@ pub fn ledgers_of(
         .select((accounts::id, accounts::ledger_id))
         .load(conn)?;
     rows.iter()
-        .map(|(a, l)| Ok((parse_column(a, "accounts.id")?, parse_column(l, "accounts.ledger_id")?)))
+        .map(|(a, l)| {
+            Ok((
+                parse_column(a, "accounts.id")?,
+                parse_column(l, "accounts.ledger_id")?,
+            ))
+        })
         .collect()
 }
 
@@ -82,9 +87,7 @@ pub fn states(
         .filter(accounts::id.eq_any(keys))
         .select(AccountRow::as_select())
         .load(conn)?;
-    rows.iter()
-        .map(|r| r.state().map(|s| (s.id, s)))
-        .collect()
+    rows.iter().map(|r| r.state().map(|s| (s.id, s))).collect()
 }
 
 /// Every account of a ledger (audit).

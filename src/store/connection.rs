@@ -51,10 +51,11 @@ impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for ConnectionSetup 
 fn configure(conn: &mut DbConnection) -> diesel::QueryResult<()> {
     match conn {
         // WAL lets readers run beside the writer; FULL makes every commit durable
-        // (invariant 8); the busy timeout queues writers instead of failing them.
+        // (invariant 8); the busy timeout, set first, queues writers (and the switch
+        // to WAL itself) instead of failing them.
         DbConnection::Sqlite(c) => c.batch_execute(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
-             PRAGMA busy_timeout = 10000; PRAGMA cache_size = -32000;",
+            "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+             PRAGMA foreign_keys = ON; PRAGMA cache_size = -32000;",
         ),
         DbConnection::Postgresql(c) => c.batch_execute(
             "SET statement_timeout = '60s'; SET idle_in_transaction_session_timeout = '60s';",
@@ -77,8 +78,13 @@ pub fn write_transaction<T>(
     }
     match f(conn) {
         Ok(value) => {
-            if let Err(e) = <DbConnection as diesel::Connection>::TransactionManager::commit_transaction(conn) {
-                let _ = <DbConnection as diesel::Connection>::TransactionManager::rollback_transaction(conn);
+            if let Err(e) =
+                <DbConnection as diesel::Connection>::TransactionManager::commit_transaction(conn)
+            {
+                let _ =
+                    <DbConnection as diesel::Connection>::TransactionManager::rollback_transaction(
+                        conn,
+                    );
                 return Err(e.into());
             }
             Ok(value)
@@ -106,7 +112,12 @@ impl Store {
             .connection_timeout(Duration::from_secs(10))
             .connection_customizer(Box::new(ConnectionSetup))
             .build(manager)
-            .map_err(|e| AppError::new(crate::error::ErrorCode::ServiceUnavailable, format!("cannot open the database {url}: {e}")))?;
+            .map_err(|e| {
+                AppError::new(
+                    crate::error::ErrorCode::ServiceUnavailable,
+                    format!("cannot open the database {url}: {e}"),
+                )
+            })?;
         Ok(Self {
             pool,
             url: url.clone(),

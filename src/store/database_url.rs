@@ -32,7 +32,9 @@ impl DatabaseUrl {
             .or_else(|| raw.strip_prefix("sqlite:"))
             .unwrap_or(raw);
         if path.is_empty() || path == ":memory:" {
-            return Err("SQLite needs a file path (an in-memory database is not shared by the pool)".into());
+            return Err(
+                "SQLite needs a file path (an in-memory database is not shared by the pool)".into(),
+            );
         }
         Ok(Self {
             backend: Backend::Sqlite,
@@ -80,8 +82,14 @@ mod tests {
         assert_eq!(pg.backend(), Backend::Postgres);
         assert_eq!(pg.to_string(), "postgres://***@db/x");
         let lite = DatabaseUrl::parse("sqlite://data/tb.db").unwrap();
-        assert_eq!((lite.backend(), lite.target()), (Backend::Sqlite, "data/tb.db"));
-        assert_eq!(DatabaseUrl::parse("timebank.db").unwrap().target(), "timebank.db");
+        assert_eq!(
+            (lite.backend(), lite.target()),
+            (Backend::Sqlite, "data/tb.db")
+        );
+        assert_eq!(
+            DatabaseUrl::parse("timebank.db").unwrap().target(),
+            "timebank.db"
+        );
         assert!(DatabaseUrl::parse(":memory:").is_err());
     }
 }

@@ -6,9 +6,9 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
+use super::connection::on_backend;
 use super::rows::{IdempotencyRow, to_db_time};
 use super::schema::idempotency_keys;
-use super::connection::on_backend;
 use super::{DbConnection, INSERT_CHUNK};
 use crate::error::AppError;
 
@@ -35,7 +35,9 @@ pub fn find_many(
 
 pub fn insert_many(conn: &mut DbConnection, rows: &[IdempotencyRow]) -> Result<(), AppError> {
     for chunk in rows.chunks(INSERT_CHUNK) {
-        on_backend!(conn, |c| diesel::insert_into(idempotency_keys::table).values(chunk).execute(c))?;
+        on_backend!(conn, |c| diesel::insert_into(idempotency_keys::table)
+            .values(chunk)
+            .execute(c))?;
     }
     Ok(())
 }

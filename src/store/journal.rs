@@ -6,9 +6,9 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
+use super::connection::on_backend;
 use super::rows::{PostingRow, TransferRow, parse_column, to_db_time};
 use super::schema::{postings, transfers};
-use super::connection::on_backend;
 use super::{DbConnection, INSERT_CHUNK};
 use crate::domain::{AccountId, LedgerId, Phase, Points, TransferId};
 use crate::error::AppError;
@@ -17,14 +17,18 @@ use crate::ledger::{ExistingTransfer, JournalEntry, PostingRecord, TransferRecor
 pub fn insert_entries(conn: &mut DbConnection, entries: &[JournalEntry]) -> Result<(), AppError> {
     let transfer_rows: Vec<TransferRow> = entries.iter().map(|e| (&e.transfer).into()).collect();
     for chunk in transfer_rows.chunks(INSERT_CHUNK) {
-        on_backend!(conn, |c| diesel::insert_into(transfers::table).values(chunk).execute(c))?;
+        on_backend!(conn, |c| diesel::insert_into(transfers::table)
+            .values(chunk)
+            .execute(c))?;
     }
     let posting_rows: Vec<PostingRow> = entries
         .iter()
         .flat_map(|e| e.postings.iter().map(PostingRow::from))
         .collect();
     for chunk in posting_rows.chunks(INSERT_CHUNK) {
-        on_backend!(conn, |c| diesel::insert_into(postings::table).values(chunk).execute(c))?;
+        on_backend!(conn, |c| diesel::insert_into(postings::table)
+            .values(chunk)
+            .execute(c))?;
     }
     Ok(())
 }

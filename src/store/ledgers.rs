@@ -12,7 +12,9 @@ use crate::error::AppError;
 use crate::ledger::LedgerHead;
 
 pub fn insert(conn: &mut DbConnection, row: &LedgerRow) -> Result<(), AppError> {
-    diesel::insert_into(ledgers::table).values(row).execute(conn)?;
+    diesel::insert_into(ledgers::table)
+        .values(row)
+        .execute(conn)?;
     Ok(())
 }
 
@@ -80,9 +82,7 @@ pub fn heads(
         .filter(ledgers::id.eq_any(keys))
         .select(LedgerRow::as_select())
         .load(conn)?;
-    rows.iter()
-        .map(|r| r.head().map(|h| (h.id, h)))
-        .collect()
+    rows.iter().map(|r| r.head().map(|h| (h.id, h))).collect()
 }
 
 pub fn save_head(conn: &mut DbConnection, head: &LedgerHead) -> Result<(), AppError> {

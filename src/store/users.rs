@@ -31,7 +31,9 @@ pub struct RoleGrantRow {
 }
 
 pub fn insert(conn: &mut DbConnection, user: &UserRow) -> Result<(), AppError> {
-    diesel::insert_into(users::table).values(user).execute(conn)?;
+    diesel::insert_into(users::table)
+        .values(user)
+        .execute(conn)?;
     Ok(())
 }
 

@@ -271,7 +271,11 @@ impl Reply {
     /// Asserts an RFC 9457 refusal with this status and code.
     pub fn assert_problem(&self, status: u16, code: &str) -> &Self {
         assert_eq!(self.status, status, "unexpected status; body {}", self.body);
-        assert_eq!(self.body["code"], code, "unexpected code; body {}", self.body);
+        assert_eq!(
+            self.body["code"], code,
+            "unexpected code; body {}",
+            self.body
+        );
         assert_eq!(self.body["status"], status);
         assert!(self.body["type"].is_string() && self.body["title"].is_string());
         assert!(self.body["detail"].is_string());
@@ -348,7 +352,13 @@ impl Api {
         self.send(request)
     }
 
-    pub fn post_raw(&self, path: &str, content_type: &str, body: Vec<u8>, key: Option<&str>) -> Reply {
+    pub fn post_raw(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: Vec<u8>,
+        key: Option<&str>,
+    ) -> Reply {
         let mut request = self
             .http
             .post(format!("{}{path}", self.base))
@@ -394,11 +404,17 @@ impl Bank {
             None,
         );
         assert_eq!(login.status, 200, "login: {}", login.body);
-        let token = login.body["access_token"].as_str().expect("token").to_string();
+        let token = login.body["access_token"]
+            .as_str()
+            .expect("token")
+            .to_string();
         Self {
             api: anonymous.with_token(&token),
             ledger_id: boot["ledger_id"].as_str().expect("ledger").into(),
-            issuance_id: boot["issuance_account_id"].as_str().expect("issuance").into(),
+            issuance_id: boot["issuance_account_id"]
+                .as_str()
+                .expect("issuance")
+                .into(),
             organisation_id: boot["organisation_id"].as_str().expect("org").into(),
             admin_id: boot["user_id"].as_str().expect("user").into(),
             server,
@@ -481,11 +497,15 @@ impl Bank {
     }
 
     pub fn ledger(&self) -> Value {
-        self.api.get(&format!("/v1/ledgers/{}", self.ledger_id)).body
+        self.api
+            .get(&format!("/v1/ledgers/{}", self.ledger_id))
+            .body
     }
 
     pub fn verify(&self) -> Value {
-        let r = self.api.get(&format!("/v1/ledgers/{}/verify", self.ledger_id));
+        let r = self
+            .api
+            .get(&format!("/v1/ledgers/{}/verify", self.ledger_id));
         assert_eq!(r.status, 200, "{}", r.body);
         r.body
     }
@@ -497,9 +517,10 @@ impl Bank {
 
     /// Everything the books say, to prove a refusal changed nothing.
     pub fn snapshot(&self) -> Value {
-        let accounts = self
-            .api
-            .get(&format!("/v1/accounts?ledger_id={}&limit=200", self.ledger_id));
+        let accounts = self.api.get(&format!(
+            "/v1/accounts?ledger_id={}&limit=200",
+            self.ledger_id
+        ));
         let ledger = self.ledger();
         json!({
             "accounts": accounts.body["items"],
