@@ -16,6 +16,8 @@ use crate::store::{idempotency, journal};
 pub const SYSTEM_ACTOR: &str = "system";
 const SWEEP_EVERY: Duration = Duration::from_secs(1);
 const PURGE_EVERY_SWEEPS: u64 = 600;
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
+const TRUNCATE_EVERY_CHECKPOINTS: u64 = 10;
 
 impl App {
     /// Voids expired holds; returns how many were released.
@@ -44,6 +46,27 @@ impl App {
         Ok(released)
     }
 
+    /// Keeps the SQLite WAL short, since the writer leaves checkpoints to this
+    /// task. Runs until the process stops.
+    pub async fn run_checkpoints(self) {
+        if self.store.backend() != crate::store::Backend::Sqlite {
+            return;
+        }
+        let mut count = 0u64;
+        loop {
+            tokio::time::sleep(CHECKPOINT_EVERY).await;
+            count += 1;
+            let truncate = count.is_multiple_of(TRUNCATE_EVERY_CHECKPOINTS);
+            let done = self
+                .store
+                .run(move |conn| crate::store::Store::checkpoint(conn, truncate))
+                .await;
+            if let Err(e) = done {
+                tracing::warn!(error = %e, "WAL checkpoint failed");
+            }
+        }
+    }
+
     /// Runs until the process stops.
     pub async fn run_maintenance(self) {
         let mut sweeps = 0u64;
@@ -53,7 +76,7 @@ impl App {
             if let Err(e) = self.release_expired_holds().await {
                 tracing::warn!(error = %e, "releasing expired holds failed");
             }
-            if sweeps % PURGE_EVERY_SWEEPS == 0 {
+            if sweeps.is_multiple_of(PURGE_EVERY_SWEEPS) {
                 match self
                     .store
                     .run(|conn| idempotency::purge_expired(conn, Utc::now()))

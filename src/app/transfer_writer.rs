@@ -54,7 +54,7 @@ impl TransferWriter {
         max_batch: usize,
         commit_delay: Duration,
     ) -> Result<(Self, WriterThread), AppError> {
-        let conn = store.dedicated_connection()?;
+        let conn = store.writer_connection()?;
         let (jobs, queue) = mpsc::channel::<Job>();
         let handle = std::thread::Builder::new()
             .name("transfer-writer".into())
@@ -116,6 +116,7 @@ const ACCOUNT_CACHE_LIMIT: usize = 1_000_000;
 
 impl Worker {
     fn process(&mut self, batch: Vec<Job>) {
+        let started = Instant::now();
         let mut result = self.attempt(&batch);
         // A unique violation means another process committed a key or settled a
         // hold that this batch also names; the second attempt sees it and answers
@@ -123,6 +124,12 @@ impl Worker {
         if matches!(&result, Err(e) if e.code == ErrorCode::Conflict) {
             result = self.attempt(&batch);
         }
+        tracing::debug!(
+            size = batch.len(),
+            micros = started.elapsed().as_micros() as u64,
+            ok = result.is_ok(),
+            "batch committed"
+        );
         match result {
             Ok(answers) => {
                 for (job, answer) in batch.into_iter().zip(answers) {
@@ -146,7 +153,7 @@ impl Worker {
         batch: &[Job],
     ) -> Result<Vec<Result<StoredResponse, AppError>>, AppError> {
         if self.conn.is_none() {
-            self.conn = Some(self.store.dedicated_connection()?);
+            self.conn = Some(self.store.writer_connection()?);
         }
         let Some(conn) = self.conn.as_mut() else {
             return Err(AppError::internal("no writer connection"));
@@ -162,6 +169,7 @@ fn commit_batch(
     batch: &[Job],
 ) -> Result<Vec<Result<StoredResponse, AppError>>, AppError> {
     let now = Utc::now();
+    let t0 = Instant::now();
     let mut answers: Vec<Option<Result<StoredResponse, AppError>>> = vec![None; batch.len()];
 
     // Keys already answered: replay or refuse without running anything.
@@ -177,6 +185,7 @@ fn commit_batch(
             *answer = Some(idempotency::replay(row, claim));
         }
     }
+    let t_idem = t0.elapsed();
     let to_run: Vec<usize> = (0..batch.len()).filter(|&i| answers[i].is_none()).collect();
 
     // Which ledgers the batch touches.
@@ -225,6 +234,7 @@ fn commit_batch(
     account_ids.sort_unstable();
     account_ids.dedup();
     let states = accounts::states(conn, &account_ids)?;
+    let t_load = t0.elapsed();
     let mut engine = Engine::new(heads, states, existing, now);
 
     let mut entries = Vec::new();
@@ -251,7 +261,9 @@ fn commit_batch(
         answers[i] = Some(Ok(response));
     }
 
+    let t_engine = t0.elapsed();
     journal::insert_entries(conn, &entries)?;
+    let t_insert = t0.elapsed();
     for account in engine.touched_accounts() {
         accounts::save_totals(conn, account)?;
     }
@@ -260,7 +272,9 @@ fn commit_batch(
             ledgers::save_head(conn, head)?;
         }
     }
+    let t_totals = t0.elapsed();
     crate::store::idempotency::insert_many(conn, &records)?;
+    tracing::debug!(?t_idem, ?t_load, ?t_engine, ?t_insert, ?t_totals, end = ?t0.elapsed(), "phases");
     Ok(answers
         .into_iter()
         .map(|a| a.unwrap_or_else(|| Err(AppError::internal("unanswered job"))))

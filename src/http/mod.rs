@@ -60,6 +60,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 pub async fn serve(config: Config) -> Result<(), AppError> {
     let (app, writer_thread) = App::start(&config)?;
     let maintenance = actix_web::rt::spawn(app.clone().run_maintenance());
+    let checkpoints = actix_web::rt::spawn(app.clone().run_checkpoints());
     let data = web::Data::new(app);
     let server = HttpServer::new({
         let data = data.clone();
@@ -86,8 +87,10 @@ pub async fn serve(config: Config) -> Result<(), AppError> {
         tracing::info!(%addr, database = %config.database_url, "timebank listening");
     }
     server.run().await.map_err(AppError::internal)?;
-    maintenance.abort();
-    let _ = maintenance.await;
+    for task in [maintenance, checkpoints] {
+        task.abort();
+        let _ = task.await;
+    }
     drop(data);
     tokio::task::spawn_blocking(move || writer_thread.join())
         .await

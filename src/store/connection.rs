@@ -1,6 +1,7 @@
 //! The connection type over both backends, the pool, per-connection settings and
 //! the write transaction.
 
+use std::sync::Mutex;
 use std::time::Duration;
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
@@ -26,17 +27,30 @@ impl DbConnection {
     }
 }
 
-/// Runs one query text on whichever backend `conn` is, for the statements the
-/// generic `MultiBackend` cannot express (multi-row inserts).
-macro_rules! on_backend {
-    ($conn:expr, |$c:ident| $body:expr) => {
+/// Inserts many rows of one table. PostgreSQL gets multi-row statements (one round
+/// trip per chunk); SQLite, in-process, gets one cached prepared statement per
+/// row, which is cheaper than preparing a new multi-row statement for every
+/// batch size. The generic `MultiBackend` cannot express multi-row inserts, so
+/// the same query text is run on the concrete connection.
+macro_rules! insert_rows {
+    ($conn:expr, $table:expr, $rows:expr) => {{
+        use diesel::RunQueryDsl;
+        let rows = $rows;
         match $conn {
-            $crate::store::DbConnection::Postgresql($c) => $body,
-            $crate::store::DbConnection::Sqlite($c) => $body,
+            $crate::store::DbConnection::Postgresql(c) => {
+                for chunk in rows.chunks($crate::store::INSERT_CHUNK) {
+                    diesel::insert_into($table).values(chunk).execute(c)?;
+                }
+            }
+            $crate::store::DbConnection::Sqlite(c) => {
+                for row in rows.iter() {
+                    diesel::insert_into($table).values(row).execute(c)?;
+                }
+            }
         }
-    };
+    }};
 }
-pub(crate) use on_backend;
+pub(crate) use insert_rows;
 
 /// Settings every connection gets when the pool makes it.
 #[derive(Debug)]
@@ -54,14 +68,19 @@ fn configure(conn: &mut DbConnection) -> diesel::QueryResult<()> {
         // (invariant 8); the busy timeout, set first, queues writers (and the switch
         // to WAL itself) instead of failing them.
         DbConnection::Sqlite(c) => c.batch_execute(
-            "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-             PRAGMA foreign_keys = ON; PRAGMA cache_size = -32000;",
+            "PRAGMA busy_timeout = 30000; PRAGMA page_size = 1024; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+             PRAGMA foreign_keys = ON;",
         ),
         DbConnection::Postgresql(c) => c.batch_execute(
             "SET statement_timeout = '60s'; SET idle_in_transaction_session_timeout = '60s';",
         ),
     }
 }
+
+/// SQLite has one writer at a time. Waiting for it under `busy_timeout` is a
+/// sleep-and-retry loop in which a busy writer can starve the others, so writers
+/// of this process queue here first and meet the file lock one by one.
+static SQLITE_WRITE_GATE: Mutex<()> = Mutex::new(());
 
 /// Runs `f` in one transaction that holds the write lock from its first statement:
 /// `BEGIN IMMEDIATE` on SQLite (no lock upgrade that could fail half-way), a plain
@@ -70,6 +89,14 @@ pub fn write_transaction<T>(
     conn: &mut DbConnection,
     f: impl FnOnce(&mut DbConnection) -> Result<T, AppError>,
 ) -> Result<T, AppError> {
+    let _gate = match conn {
+        DbConnection::Sqlite(_) => Some(
+            SQLITE_WRITE_GATE
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        ),
+        DbConnection::Postgresql(_) => None,
+    };
     match conn {
         DbConnection::Sqlite(c) => {
             AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?
@@ -144,6 +171,36 @@ impl Store {
         })?;
         configure(&mut conn)?;
         Ok(conn)
+    }
+
+    /// The transfer writer's connection. On SQLite it never checkpoints the WAL
+    /// itself (a checkpoint inside a commit stalls every waiting transfer); the
+    /// service checkpoints from another thread instead (`checkpoint`).
+    pub fn writer_connection(&self) -> Result<DbConnection, AppError> {
+        let mut conn = self.dedicated_connection()?;
+        if let DbConnection::Sqlite(c) = &mut conn {
+            c.batch_execute("PRAGMA wal_autocheckpoint = 0;")?;
+        }
+        Ok(conn)
+    }
+
+    /// Copies committed WAL pages into the SQLite file (a no-op on PostgreSQL).
+    /// A passive checkpoint blocks nobody, but under steady writes it never
+    /// catches up, and the WAL file would grow without end; `truncate` takes
+    /// the write lock (in turn with the writer) to finish the job and cut the
+    /// file back to nothing.
+    pub fn checkpoint(conn: &mut DbConnection, truncate: bool) -> Result<(), AppError> {
+        if let DbConnection::Sqlite(c) = conn {
+            if truncate {
+                let _gate = SQLITE_WRITE_GATE
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                c.batch_execute("PRAGMA wal_checkpoint(RESTART);")?;
+            } else {
+                c.batch_execute("PRAGMA wal_checkpoint(PASSIVE);")?;
+            }
+        }
+        Ok(())
     }
 
     /// Runs blocking database work off the async threads.

@@ -6,39 +6,36 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
-use super::connection::on_backend;
+use super::connection::insert_rows;
 use super::rows::{IdempotencyRow, to_db_time};
 use super::schema::idempotency_keys;
-use super::{DbConnection, INSERT_CHUNK};
+use super::DbConnection;
 use crate::error::AppError;
 
-/// Finds the records for these (scope, key) pairs.
+/// Finds the records for these (scope, key) pairs: one primary-key lookup per
+/// scope (a batch usually has a handful of callers).
 pub fn find_many(
     conn: &mut DbConnection,
     pairs: &[(String, String)],
 ) -> Result<HashMap<(String, String), IdempotencyRow>, AppError> {
-    if pairs.is_empty() {
-        return Ok(HashMap::new());
+    let mut by_scope: HashMap<&str, Vec<&str>> = HashMap::new();
+    for (scope, key) in pairs {
+        by_scope.entry(scope).or_default().push(key);
     }
-    let keys: Vec<&str> = pairs.iter().map(|(_, k)| k.as_str()).collect();
-    let rows = idempotency_keys::table
-        .filter(idempotency_keys::key.eq_any(keys))
-        .select(IdempotencyRow::as_select())
-        .load(conn)?;
-    let wanted: std::collections::HashSet<&(String, String)> = pairs.iter().collect();
-    Ok(rows
-        .into_iter()
-        .map(|r| ((r.scope.clone(), r.key.clone()), r))
-        .filter(|(pair, _)| wanted.contains(pair))
-        .collect())
+    let mut found = HashMap::new();
+    for (scope, keys) in by_scope {
+        let rows = idempotency_keys::table
+            .filter(idempotency_keys::scope.eq(scope))
+            .filter(idempotency_keys::key.eq_any(keys))
+            .select(IdempotencyRow::as_select())
+            .load(conn)?;
+        found.extend(rows.into_iter().map(|r| ((r.scope.clone(), r.key.clone()), r)));
+    }
+    Ok(found)
 }
 
 pub fn insert_many(conn: &mut DbConnection, rows: &[IdempotencyRow]) -> Result<(), AppError> {
-    for chunk in rows.chunks(INSERT_CHUNK) {
-        on_backend!(conn, |c| diesel::insert_into(idempotency_keys::table)
-            .values(chunk)
-            .execute(c))?;
-    }
+    insert_rows!(conn, idempotency_keys::table, rows);
     Ok(())
 }
 

@@ -6,30 +6,22 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
-use super::connection::on_backend;
+use super::connection::insert_rows;
 use super::rows::{PostingRow, TransferRow, parse_column, to_db_time};
 use super::schema::{postings, transfers};
-use super::{DbConnection, INSERT_CHUNK};
+use super::DbConnection;
 use crate::domain::{AccountId, LedgerId, Phase, Points, TransferId};
 use crate::error::AppError;
 use crate::ledger::{ExistingTransfer, JournalEntry, PostingRecord, TransferRecord};
 
 pub fn insert_entries(conn: &mut DbConnection, entries: &[JournalEntry]) -> Result<(), AppError> {
     let transfer_rows: Vec<TransferRow> = entries.iter().map(|e| (&e.transfer).into()).collect();
-    for chunk in transfer_rows.chunks(INSERT_CHUNK) {
-        on_backend!(conn, |c| diesel::insert_into(transfers::table)
-            .values(chunk)
-            .execute(c))?;
-    }
     let posting_rows: Vec<PostingRow> = entries
         .iter()
         .flat_map(|e| e.postings.iter().map(PostingRow::from))
         .collect();
-    for chunk in posting_rows.chunks(INSERT_CHUNK) {
-        on_backend!(conn, |c| diesel::insert_into(postings::table)
-            .values(chunk)
-            .execute(c))?;
-    }
+    insert_rows!(conn, transfers::table, &transfer_rows);
+    insert_rows!(conn, postings::table, &posting_rows);
     Ok(())
 }
 
@@ -90,32 +82,33 @@ pub fn aftermath(
     ids: &[TransferId],
 ) -> Result<HashMap<TransferId, Aftermath>, AppError> {
     let keys: Vec<String> = ids.iter().map(ToString::to_string).collect();
-    let rows: Vec<(String, String, Option<String>, Option<String>)> = transfers::table
-        .filter(
-            transfers::pending_id
-                .eq_any(keys.clone())
-                .or(transfers::reverses_id.eq_any(keys)),
-        )
-        .select((
-            transfers::id,
-            transfers::phase,
-            transfers::pending_id,
-            transfers::reverses_id,
-        ))
+    // Two lookups, each on its partial unique index.
+    let settlements: Vec<(String, String, Option<String>)> = transfers::table
+        .filter(transfers::pending_id.is_not_null())
+        .filter(transfers::pending_id.eq_any(keys.clone()))
+        .select((transfers::id, transfers::phase, transfers::pending_id))
+        .load(conn)?;
+    let reversals: Vec<(String, Option<String>)> = transfers::table
+        .filter(transfers::reverses_id.is_not_null())
+        .filter(transfers::reverses_id.eq_any(keys))
+        .select((transfers::id, transfers::reverses_id))
         .load(conn)?;
     let mut out: HashMap<TransferId, Aftermath> = HashMap::new();
-    for (id, phase, pending_id, reverses_id) in rows {
-        let id: TransferId = parse_column(&id, "transfers.id")?;
+    for (id, phase, pending_id) in settlements {
         if let Some(p) = pending_id {
-            let phase = parse_column(&phase, "transfers.phase")?;
             out.entry(parse_column(&p, "transfers.pending_id")?)
                 .or_default()
-                .settled_by = Some((id, phase));
+                .settled_by = Some((
+                parse_column(&id, "transfers.id")?,
+                parse_column(&phase, "transfers.phase")?,
+            ));
         }
+    }
+    for (id, reverses_id) in reversals {
         if let Some(r) = reverses_id {
             out.entry(parse_column(&r, "transfers.reverses_id")?)
                 .or_default()
-                .reversed_by = Some(id);
+                .reversed_by = Some(parse_column(&id, "transfers.id")?);
         }
     }
     Ok(out)

@@ -71,8 +71,8 @@ CREATE TABLE transfers (
     sequence     BIGINT NOT NULL CHECK (sequence > 0),
     kind         TEXT NOT NULL,
     phase        TEXT NOT NULL CHECK (phase IN ('posted', 'pending', 'post_pending', 'void_pending')),
-    pending_id   TEXT UNIQUE REFERENCES transfers (id),
-    reverses_id  TEXT UNIQUE REFERENCES transfers (id),
+    pending_id   TEXT REFERENCES transfers (id),
+    reverses_id  TEXT REFERENCES transfers (id),
     timeout_at   TIMESTAMP,
     external_ref TEXT,
     description  TEXT,
@@ -87,7 +87,11 @@ CREATE TABLE transfers (
     UNIQUE (id, ledger_id)
 );
 CREATE INDEX transfers_pending_timeout ON transfers (timeout_at) WHERE phase = 'pending';
-CREATE INDEX transfers_external_ref ON transfers (ledger_id, external_ref);
+-- A hold is settled once and a transfer reversed once. Partial, so the many
+-- transfers without either add nothing to these indexes.
+CREATE UNIQUE INDEX transfers_settles_once ON transfers (pending_id) WHERE pending_id IS NOT NULL;
+CREATE UNIQUE INDEX transfers_reversed_once ON transfers (reverses_id) WHERE reverses_id IS NOT NULL;
+CREATE INDEX transfers_external_ref ON transfers (ledger_id, external_ref) WHERE external_ref IS NOT NULL;
 
 CREATE TABLE postings (
     transfer_id     TEXT NOT NULL,
