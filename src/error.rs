@@ -180,6 +180,9 @@ impl From<LedgerError> for AppError {
                 });
                 return err;
             }
+            LedgerError::LedgerNotFound(_) => {
+                return AppError::invalid_field("ledger_id", e.to_string());
+            }
             LedgerError::Unbalanced { .. } => ErrorCode::UnbalancedTransfer,
             LedgerError::LedgerMismatch => ErrorCode::LedgerMismatch,
             LedgerError::AccountNotFound(_) => ErrorCode::AccountNotFound,

@@ -3,6 +3,8 @@
 //! Layers, one way: `http` -> `app` -> `ledger` -> `store`, over typed `domain`
 //! values.
 
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+
 pub mod app;
 pub mod config;
 pub mod domain;

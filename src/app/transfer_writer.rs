@@ -264,9 +264,7 @@ fn commit_batch(
     let t_engine = t0.elapsed();
     journal::insert_entries(conn, &entries)?;
     let t_insert = t0.elapsed();
-    for account in engine.touched_accounts() {
-        accounts::save_totals(conn, account)?;
-    }
+    accounts::save_totals(conn, engine.touched_accounts())?;
     if !entries.is_empty() {
         for head in engine.ledger_heads() {
             ledgers::save_head(conn, head)?;

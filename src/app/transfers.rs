@@ -212,10 +212,16 @@ impl App {
     pub async fn create_transfer(
         &self,
         caller: &Caller,
-        key: &str,
+        key: Option<&str>,
         request: CreateTransferRequest,
     ) -> Result<StoredResponse, AppError> {
         caller.require_admin()?;
+        let key = key.ok_or_else(|| {
+            AppError::new(
+                crate::error::ErrorCode::IdempotencyKeyMissing,
+                "send an Idempotency-Key header (a fresh UUID per new transfer, the same one on retries)",
+            )
+        })?;
         let claim = Claim::new(
             caller.idempotency_scope(),
             key,

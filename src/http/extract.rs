@@ -48,17 +48,6 @@ fn authenticate(req: &HttpRequest) -> Result<Caller, AppError> {
 /// The `Idempotency-Key` header, when sent.
 pub struct IdempotencyKey(pub Option<String>);
 
-impl IdempotencyKey {
-    pub fn required(&self) -> Result<&str, AppError> {
-        self.0.as_deref().ok_or_else(|| {
-            AppError::new(
-                ErrorCode::IdempotencyKeyMissing,
-                "send an Idempotency-Key header (a fresh UUID per new request, the same one on retries)",
-            )
-        })
-    }
-}
-
 impl FromRequest for IdempotencyKey {
     type Error = AppError;
     type Future = Ready<Result<Self, AppError>>;
@@ -75,10 +64,19 @@ impl FromRequest for IdempotencyKey {
     }
 }
 
-/// A JSON body that may be absent (an empty body reads as the default).
-pub fn optional_json<T: DeserializeOwned + Default>(body: &web::Bytes) -> Result<T, AppError> {
+/// A JSON body that may be absent (an empty body reads as the default). Takes
+/// the extraction result so an oversized body is refused as problem+json too.
+pub fn optional_json<T: DeserializeOwned + Default>(
+    body: Result<web::Bytes, actix_web::Error>,
+) -> Result<T, AppError> {
+    let body = body.map_err(|e| {
+        AppError::new(
+            ErrorCode::PayloadTooLarge,
+            format!("the body could not be read: {e}"),
+        )
+    })?;
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(T::default());
     }
-    serde_json::from_slice(body).map_err(|e| super::problem::body_error(&e.to_string()))
+    serde_json::from_slice(&body).map_err(|e| super::problem::body_error(&e.to_string()))
 }

@@ -33,9 +33,9 @@ pub async fn create_transfer(
     key: IdempotencyKey,
     body: web::Json<CreateTransferRequest>,
 ) -> Result<HttpResponse, AppError> {
-    let key = key.required()?;
     Ok(stored(
-        app.create_transfer(&caller, key, body.into_inner()).await?,
+        app.create_transfer(&caller, key.0.as_deref(), body.into_inner())
+            .await?,
     ))
 }
 
@@ -80,9 +80,9 @@ async fn settle(
     key: IdempotencyKey,
     id: TransferId,
     action: Settlement,
-    body: web::Bytes,
+    body: Result<web::Bytes, actix_web::Error>,
 ) -> Result<HttpResponse, AppError> {
-    let request: SettleRequest = optional_json(&body)?;
+    let request: SettleRequest = optional_json(body)?;
     Ok(stored(
         app.settle_transfer(&caller, key.0.as_deref(), id, action, request)
             .await?,
@@ -107,7 +107,7 @@ pub async fn post_pending(
     Authenticated(caller): Authenticated,
     key: IdempotencyKey,
     id: web::Path<TransferId>,
-    body: web::Bytes,
+    body: Result<web::Bytes, actix_web::Error>,
 ) -> Result<HttpResponse, AppError> {
     settle(app, caller, key, id.into_inner(), Settlement::Post, body).await
 }
@@ -130,7 +130,7 @@ pub async fn void_pending(
     Authenticated(caller): Authenticated,
     key: IdempotencyKey,
     id: web::Path<TransferId>,
-    body: web::Bytes,
+    body: Result<web::Bytes, actix_web::Error>,
 ) -> Result<HttpResponse, AppError> {
     settle(app, caller, key, id.into_inner(), Settlement::Void, body).await
 }
@@ -154,7 +154,7 @@ pub async fn reverse(
     Authenticated(caller): Authenticated,
     key: IdempotencyKey,
     id: web::Path<TransferId>,
-    body: web::Bytes,
+    body: Result<web::Bytes, actix_web::Error>,
 ) -> Result<HttpResponse, AppError> {
     settle(app, caller, key, id.into_inner(), Settlement::Reverse, body).await
 }

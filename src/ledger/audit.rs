@@ -109,11 +109,20 @@ impl Auditor {
 
         let (mut debits, mut credits) = (0i128, 0i128);
         for p in &entry.postings {
-            if p.amount.minor() <= 0 || p.ledger_id != t.ledger_id || p.transfer_id != t.id {
+            // The hash covers the transfer's time; a posting's own copy of it (which
+            // balance-as-of reads) must agree.
+            if p.amount.minor() <= 0
+                || p.ledger_id != t.ledger_id
+                || p.transfer_id != t.id
+                || p.recorded_at != t.recorded_at
+            {
                 self.find(
                     "bad_posting",
                     Some(entry),
-                    format!("leg {} has a non-positive amount or another ledger", p.leg),
+                    format!(
+                        "leg {} has a non-positive amount, another ledger or another time than its transfer",
+                        p.leg
+                    ),
                 );
             }
             match p.direction {

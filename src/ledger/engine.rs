@@ -97,6 +97,11 @@ impl Engine {
         if t.legs.len() < 2 || !has(Direction::Debit) || !has(Direction::Credit) {
             return Err(LedgerError::TooFewPostings);
         }
+        if let Some(named) = t.ledger_id
+            && !self.ledgers.contains_key(&named)
+        {
+            return Err(LedgerError::LedgerNotFound(named));
+        }
         let mut ledger_id = t.ledger_id;
         for leg in &t.legs {
             let account = self
@@ -112,7 +117,7 @@ impl Engine {
         let scale = self
             .ledgers
             .get(&ledger_id)
-            .ok_or(LedgerError::LedgerMismatch)?
+            .ok_or(LedgerError::LedgerNotFound(ledger_id))?
             .asset_scale;
 
         let mut legs = Vec::with_capacity(t.legs.len());

@@ -1,6 +1,6 @@
 //! Why the engine refuses a transfer. Each maps to one stable API code.
 
-use crate::domain::{AccountId, AmountError, TransferId};
+use crate::domain::{AccountId, AmountError, LedgerId, TransferId};
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum LedgerError {
@@ -12,6 +12,8 @@ pub enum LedgerError {
     Unbalanced { debits: String, credits: String },
     #[error("all postings of a transfer must be on one ledger")]
     LedgerMismatch,
+    #[error("ledger {0} does not exist")]
+    LedgerNotFound(LedgerId),
     #[error("account {0} does not exist")]
     AccountNotFound(AccountId),
     #[error("account {0} is frozen")]

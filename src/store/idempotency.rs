@@ -6,10 +6,10 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
+use super::DbConnection;
 use super::connection::insert_rows;
 use super::rows::{IdempotencyRow, to_db_time};
 use super::schema::idempotency_keys;
-use super::DbConnection;
 use crate::error::AppError;
 
 /// Finds the records for these (scope, key) pairs: one primary-key lookup per
@@ -29,7 +29,10 @@ pub fn find_many(
             .filter(idempotency_keys::key.eq_any(keys))
             .select(IdempotencyRow::as_select())
             .load(conn)?;
-        found.extend(rows.into_iter().map(|r| ((r.scope.clone(), r.key.clone()), r)));
+        found.extend(
+            rows.into_iter()
+                .map(|r| ((r.scope.clone(), r.key.clone()), r)),
+        );
     }
     Ok(found)
 }

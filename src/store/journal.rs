@@ -6,10 +6,10 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
+use super::DbConnection;
 use super::connection::insert_rows;
 use super::rows::{PostingRow, TransferRow, parse_column, to_db_time};
 use super::schema::{postings, transfers};
-use super::DbConnection;
 use crate::domain::{AccountId, LedgerId, Phase, Points, TransferId};
 use crate::error::AppError;
 use crate::ledger::{ExistingTransfer, JournalEntry, PostingRecord, TransferRecord};

@@ -2,7 +2,7 @@
 //! PostgreSQL database when `TIMEBANK_TEST_PG_URL` is set) and talks HTTP to the
 //! real `timebank` binary started on a free port, as a client would.
 
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -164,7 +164,7 @@ pub fn cli(db: &TestDb, args: &[&str]) -> std::process::Output {
         .env("TIMEBANK_DATABASE_URL", &db.url)
         .env("TIMEBANK_JWT_SECRET", SECRET)
         .env("TIMEBANK_BOOTSTRAP_PASSWORD", PASSWORD)
-        .env("TIMEBANK_LOG", "warn")
+        .env("TIMEBANK_LOG", "error")
         .current_dir(db.dir())
         .output()
         .expect("run timebank")
@@ -188,7 +188,7 @@ impl Server {
             .env("TIMEBANK_DATABASE_URL", &db.url)
             .env("TIMEBANK_BIND", "127.0.0.1:0")
             .env("TIMEBANK_JWT_SECRET", SECRET)
-            .env("TIMEBANK_LOG", "warn")
+            .env("TIMEBANK_LOG", "error")
             .env("TIMEBANK_WORKERS", "2")
             .current_dir(db.dir())
             .stdout(Stdio::piped())
