@@ -9,7 +9,7 @@ use diesel::prelude::*;
 use super::DbConnection;
 use super::connection::insert_rows;
 use super::rows::{PostingRow, TransferRow, parse_column, to_db_time};
-use super::schema::{postings, transfers};
+use super::schema::{accounts, postings, transfers};
 use crate::domain::{AccountId, LedgerId, Phase, Points, TransferId};
 use crate::error::AppError;
 use crate::ledger::{ExistingTransfer, JournalEntry, PostingRecord, TransferRecord};
@@ -197,7 +197,8 @@ pub fn page(
     with_postings(conn, rows)
 }
 
-/// A page of an account's postings in version order, after version `after`.
+/// A page of an account's postings in version order, after version `after`,
+/// up to the last one recorded at or before `until`.
 pub fn account_postings(
     conn: &mut DbConnection,
     account: &AccountId,
@@ -214,7 +215,8 @@ pub fn account_postings(
         .select((PostingRow::as_select(), TransferRow::as_select()))
         .into_boxed();
     if let Some(until) = until {
-        query = query.filter(postings::recorded_at.le(to_db_time(until)));
+        let last = version_at(conn, account, until)?;
+        query = query.filter(postings::account_version.le(last));
     }
     let rows: Vec<(PostingRow, TransferRow)> = query.load(conn)?;
     rows.into_iter()
@@ -222,21 +224,61 @@ pub fn account_postings(
         .collect()
 }
 
-/// The posted balance and version after the last posting at or before `as_of`:
-/// one index range scan, never a sum over history.
+/// The account's last version recorded at or before `at` (0: none yet). A binary
+/// search over versions, each probe one lookup on (account_id, account_version):
+/// O(log n) however long the history, with no index on time to maintain.
+fn version_at(
+    conn: &mut DbConnection,
+    account: &AccountId,
+    at: DateTime<Utc>,
+) -> Result<i64, AppError> {
+    let id = account.to_string();
+    let latest: Option<i64> = accounts::table
+        .find(&id)
+        .select(accounts::version)
+        .first(conn)
+        .optional()?;
+    let at = to_db_time(at);
+    // Invariant: version `low` was recorded at or before `at` (0 stands for
+    // "before the first posting"); every version above `high` after it.
+    let (mut low, mut high) = (0i64, latest.unwrap_or(0));
+    while low < high {
+        let mid = low + (high - low + 1) / 2;
+        let recorded: Option<chrono::NaiveDateTime> = postings::table
+            .filter(postings::account_id.eq(&id))
+            .filter(postings::account_version.eq(mid))
+            .select(postings::recorded_at)
+            .first(conn)
+            .optional()?;
+        match recorded {
+            Some(t) if t <= at => low = mid,
+            Some(_) => high = mid - 1,
+            None => {
+                return Err(AppError::internal(format!(
+                    "account {id} lacks version {mid}"
+                )));
+            }
+        }
+    }
+    Ok(low)
+}
+
+/// The posted balance and version after the last posting at or before `as_of`.
 pub fn balance_as_of(
     conn: &mut DbConnection,
     account: &AccountId,
     as_of: DateTime<Utc>,
 ) -> Result<(Points, i64), AppError> {
-    let row: Option<(i64, i64)> = postings::table
+    let version = version_at(conn, account, as_of)?;
+    if version == 0 {
+        return Ok((Points::ZERO, 0));
+    }
+    let balance: i64 = postings::table
         .filter(postings::account_id.eq(account.to_string()))
-        .filter(postings::recorded_at.le(to_db_time(as_of)))
-        .order(postings::account_version.desc())
-        .select((postings::balance_after, postings::account_version))
-        .first(conn)
-        .optional()?;
-    Ok(row.map_or((Points::ZERO, 0), |(b, v)| (Points::from_minor(b), v)))
+        .filter(postings::account_version.eq(version))
+        .select(postings::balance_after)
+        .first(conn)?;
+    Ok((Points::from_minor(balance), version))
 }
 
 /// Part of a ledger's journal in sequence order (audit, export).

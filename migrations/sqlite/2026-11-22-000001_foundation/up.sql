@@ -105,12 +105,14 @@ CREATE TABLE postings (
     account_version BIGINT NOT NULL,
     recorded_at     TIMESTAMP NOT NULL,
     PRIMARY KEY (transfer_id, leg),
+    -- Statements page through this; balance-as-of binary-searches it, since an
+    -- account's postings are recorded in version order. (An index on
+    -- (account_id, recorded_at) would cost every posting a random page write.)
     UNIQUE (account_id, account_version),
     -- Both keys carry the ledger: a posting cannot join an account of another ledger.
     FOREIGN KEY (transfer_id, ledger_id) REFERENCES transfers (id, ledger_id),
     FOREIGN KEY (account_id, ledger_id) REFERENCES accounts (id, ledger_id)
 );
-CREATE INDEX postings_account_recorded ON postings (account_id, recorded_at);
 
 CREATE TABLE idempotency_keys (
     scope         TEXT NOT NULL,
