@@ -100,15 +100,9 @@ fn read_password() -> Result<String, AppError> {
     {
         return Ok(p);
     }
-    use std::io::{BufRead, Write};
-    eprint!("password for the administrator: ");
-    let _ = std::io::stderr().flush();
-    let mut line = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut line)
-        .map_err(AppError::internal)?;
-    let password = line.trim_end_matches(['\r', '\n']).to_string();
+    // Read from the terminal without echo; never from the command line.
+    let password = rpassword::prompt_password("password for the administrator: ")
+        .map_err(|e| AppError::invalid_field("password", format!("cannot read it: {e}")))?;
     if password.is_empty() {
         return Err(AppError::invalid_field(
             "password",

@@ -12,8 +12,9 @@ use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use crate::domain::TransferId;
 use crate::error::{AppError, ErrorCode};
-use crate::store::rows::{IdempotencyRow, to_db_time};
+use crate::store::rows::{IdempotencyRow, parse_column, to_db_time};
 use crate::store::{DbConnection, Store, idempotency, write_transaction};
 
 /// How long a key is remembered (at least 24 h, as promised to clients).
@@ -103,6 +104,15 @@ impl StoredResponse {
     }
 }
 
+/// The transfer whose first answer must be rendered from the journal, if the
+/// record kept no body.
+pub fn created_transfer(row: &IdempotencyRow) -> Result<Option<TransferId>, AppError> {
+    match (&row.transfer_id, row.response_body.is_empty()) {
+        (Some(id), true) => parse_column(id, "idempotency_keys.transfer_id").map(Some),
+        _ => Ok(None),
+    }
+}
+
 /// Replays the stored answer, or refuses a different request under the same key.
 pub fn replay(row: &IdempotencyRow, claim: &Claim) -> Result<StoredResponse, AppError> {
     if row.fingerprint != claim.fingerprint {
@@ -122,14 +132,27 @@ pub fn replay(row: &IdempotencyRow, claim: &Claim) -> Result<StoredResponse, App
     })
 }
 
-pub fn record(claim: &Claim, response: &StoredResponse, now: DateTime<Utc>) -> IdempotencyRow {
+/// The record of an answer. `created` names the transfer a success created: its
+/// body is then not stored but rendered again from the journal on replay.
+pub fn record(
+    claim: &Claim,
+    response: &StoredResponse,
+    created: Option<TransferId>,
+    now: DateTime<Utc>,
+) -> IdempotencyRow {
+    let created = created.filter(|_| !response.is_refusal());
     IdempotencyRow {
         scope: claim.scope.clone(),
         key: claim.key.clone(),
         fingerprint: claim.fingerprint.clone(),
         status_code: i32::from(response.status),
-        response_body: response.body.clone(),
+        response_body: if created.is_some() {
+            String::new()
+        } else {
+            response.body.clone()
+        },
         location: response.location.clone(),
+        transfer_id: created.map(|id| id.to_string()),
         created_at: to_db_time(now),
         expires_at: to_db_time(now + Duration::hours(RETENTION_HOURS)),
     }
@@ -231,7 +254,7 @@ where
             Err(e) if e.code.status() < 500 => StoredResponse::refusal(&e),
             Err(e) => return Err(e),
         };
-        idempotency::insert_many(conn, &[record(claim, &response, Utc::now())])?;
+        idempotency::insert_many(conn, &[record(claim, &response, None, Utc::now())])?;
         Ok(response)
     })
 }

@@ -16,8 +16,7 @@ use crate::store::{idempotency, journal};
 pub const SYSTEM_ACTOR: &str = "system";
 const SWEEP_EVERY: Duration = Duration::from_secs(1);
 const PURGE_EVERY_SWEEPS: u64 = 600;
-const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
-const TRUNCATE_EVERY_CHECKPOINTS: u64 = 10;
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
 
 impl App {
     /// Voids expired holds; returns how many were released.
@@ -52,16 +51,9 @@ impl App {
         if self.store.backend() != crate::store::Backend::Sqlite {
             return;
         }
-        let mut count = 0u64;
         loop {
             tokio::time::sleep(CHECKPOINT_EVERY).await;
-            count += 1;
-            let truncate = count.is_multiple_of(TRUNCATE_EVERY_CHECKPOINTS);
-            let done = self
-                .store
-                .run(move |conn| crate::store::Store::checkpoint(conn, truncate))
-                .await;
-            if let Err(e) = done {
+            if let Err(e) = self.store.run(crate::store::Store::checkpoint).await {
                 tracing::warn!(error = %e, "WAL checkpoint failed");
             }
         }

@@ -182,7 +182,13 @@ fn commit_batch(
         if let Some(claim) = &job.claim
             && let Some(row) = known.get(&(claim.scope.clone(), claim.key.clone()))
         {
-            *answer = Some(idempotency::replay(row, claim));
+            let replayed = idempotency::replay(row, claim).and_then(|mut r| {
+                if let Some(id) = idempotency::created_transfer(row)? {
+                    r.body = TransferView::first_answer(conn, id)?;
+                }
+                Ok(r)
+            });
+            *answer = Some(replayed);
         }
     }
     let t_idem = t0.elapsed();
@@ -241,12 +247,14 @@ fn commit_batch(
     let mut records = Vec::new();
     for i in to_run {
         let job = &batch[i];
+        let mut created = None;
         let response = match engine.apply(&job.command) {
             Ok(entry) => {
                 let scale = engine
                     .ledger(&entry.transfer.ledger_id)
                     .map_or(0, |h| h.asset_scale);
                 let view = TransferView::new(&entry, scale, &Aftermath::default());
+                created = Some(entry.transfer.id);
                 entries.push(entry);
                 StoredResponse::created(view.location(), &view)?
             }
@@ -256,7 +264,7 @@ fn commit_batch(
             Err(e) => StoredResponse::refusal(&AppError::from(e)),
         };
         if let Some(claim) = &job.claim {
-            records.push(idempotency::record(claim, &response, now));
+            records.push(idempotency::record(claim, &response, created, now));
         }
         answers[i] = Some(Ok(response));
     }

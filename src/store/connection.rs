@@ -68,7 +68,7 @@ fn configure(conn: &mut DbConnection) -> diesel::QueryResult<()> {
         // (invariant 8); the busy timeout, set first, queues writers (and the switch
         // to WAL itself) instead of failing them.
         DbConnection::Sqlite(c) => c.batch_execute(
-            "PRAGMA busy_timeout = 30000; PRAGMA page_size = 1024; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+            "PRAGMA busy_timeout = 30000; PRAGMA page_size = 2048; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
              PRAGMA foreign_keys = ON;",
         ),
         DbConnection::Postgresql(c) => c.batch_execute(
@@ -185,20 +185,18 @@ impl Store {
     }
 
     /// Copies committed WAL pages into the SQLite file (a no-op on PostgreSQL).
-    /// A passive checkpoint blocks nobody, but under steady writes it never
-    /// catches up, and the WAL file would grow without end; `truncate` takes
-    /// the write lock (in turn with the writer) to finish the job and cut the
-    /// file back to nothing.
-    pub fn checkpoint(conn: &mut DbConnection, truncate: bool) -> Result<(), AppError> {
+    /// The bulk is copied while the writer keeps committing; a second, short pass
+    /// taken in turn with the writer copies the little appended meanwhile, so the
+    /// WAL ends fully copied and the next commit starts it again from the top.
+    /// (Passive passes alone never catch up under steady writes, and the file
+    /// would grow without end.)
+    pub fn checkpoint(conn: &mut DbConnection) -> Result<(), AppError> {
         if let DbConnection::Sqlite(c) = conn {
-            if truncate {
-                let _gate = SQLITE_WRITE_GATE
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner);
-                c.batch_execute("PRAGMA wal_checkpoint(RESTART);")?;
-            } else {
-                c.batch_execute("PRAGMA wal_checkpoint(PASSIVE);")?;
-            }
+            c.batch_execute("PRAGMA wal_checkpoint(PASSIVE);")?;
+            let _gate = SQLITE_WRITE_GATE
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            c.batch_execute("PRAGMA wal_checkpoint(PASSIVE);")?;
         }
         Ok(())
     }

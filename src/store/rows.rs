@@ -233,6 +233,7 @@ pub struct IdempotencyRow {
     pub status_code: i32,
     pub response_body: String,
     pub location: Option<String>,
+    pub transfer_id: Option<String>,
     pub created_at: NaiveDateTime,
     pub expires_at: NaiveDateTime,
 }

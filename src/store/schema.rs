@@ -116,6 +116,7 @@ diesel::table! {
         status_code -> Integer,
         response_body -> Text,
         location -> Nullable<Text>,
+        transfer_id -> Nullable<Text>,
         created_at -> Timestamp,
         expires_at -> Timestamp,
     }

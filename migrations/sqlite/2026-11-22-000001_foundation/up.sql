@@ -119,8 +119,11 @@ CREATE TABLE idempotency_keys (
     key           TEXT NOT NULL,
     fingerprint   TEXT NOT NULL,
     status_code   INTEGER NOT NULL,
+    -- Empty when the answer was a created transfer: it is rendered again from
+    -- the journal (`transfer_id`), which keeps every row of it anyway.
     response_body TEXT NOT NULL,
     location      TEXT,
+    transfer_id   TEXT,
     created_at    TIMESTAMP NOT NULL,
     expires_at    TIMESTAMP NOT NULL,
     PRIMARY KEY (scope, key)
