@@ -14,6 +14,7 @@ use sha2::{Digest, Sha256};
 
 use crate::domain::TransferId;
 use crate::error::{AppError, ErrorCode};
+use crate::ledger::TransferRecord;
 use crate::store::rows::{IdempotencyRow, parse_column, to_db_time};
 use crate::store::{DbConnection, Store, idempotency, write_transaction};
 
@@ -132,27 +133,52 @@ pub fn replay(row: &IdempotencyRow, claim: &Claim) -> Result<StoredResponse, App
     })
 }
 
-/// The record of an answer. `created` names the transfer a success created: its
-/// body is then not stored but rendered again from the journal on replay.
-pub fn record(
+/// The record of an answer, kept whole.
+pub fn record(claim: &Claim, response: &StoredResponse, now: DateTime<Utc>) -> IdempotencyRow {
+    row(
+        claim,
+        response.status,
+        response.body.clone(),
+        response.location.clone(),
+        None,
+        now,
+    )
+}
+
+/// The record of a 201 that created `transfer`. No body is kept: the journal
+/// holds every row of it, and replay renders it again.
+pub fn record_created(
     claim: &Claim,
-    response: &StoredResponse,
-    created: Option<TransferId>,
+    transfer: &TransferRecord,
     now: DateTime<Utc>,
 ) -> IdempotencyRow {
-    let created = created.filter(|_| !response.is_refusal());
+    let location = format!("/v1/transfers/{}", transfer.id);
+    row(
+        claim,
+        201,
+        String::new(),
+        Some(location),
+        Some(transfer.id),
+        now,
+    )
+}
+
+fn row(
+    claim: &Claim,
+    status: u16,
+    body: String,
+    location: Option<String>,
+    transfer: Option<TransferId>,
+    now: DateTime<Utc>,
+) -> IdempotencyRow {
     IdempotencyRow {
         scope: claim.scope.clone(),
         key: claim.key.clone(),
         fingerprint: claim.fingerprint.clone(),
-        status_code: i32::from(response.status),
-        response_body: if created.is_some() {
-            String::new()
-        } else {
-            response.body.clone()
-        },
-        location: response.location.clone(),
-        transfer_id: created.map(|id| id.to_string()),
+        status_code: i32::from(status),
+        response_body: body,
+        location,
+        transfer_id: transfer.map(|id| id.to_string()),
         created_at: to_db_time(now),
         expires_at: to_db_time(now + Duration::hours(RETENTION_HOURS)),
     }
@@ -254,7 +280,7 @@ where
             Err(e) if e.code.status() < 500 => StoredResponse::refusal(&e),
             Err(e) => return Err(e),
         };
-        idempotency::insert_many(conn, &[record(claim, &response, None, Utc::now())])?;
+        idempotency::insert_many(conn, &[record(claim, &response, Utc::now())])?;
         Ok(response)
     })
 }

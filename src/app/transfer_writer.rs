@@ -17,14 +17,34 @@ use super::idempotency::{self, Claim, StoredResponse};
 use super::transfer_view::TransferView;
 use crate::domain::{AccountId, LedgerId, TransferId};
 use crate::error::{AppError, ErrorCode};
-use crate::ledger::{Command, Engine, LedgerError};
+use crate::ledger::{Command, Engine, JournalEntry, LedgerError};
 use crate::store::journal::Aftermath;
 use crate::store::{DbConnection, Store, accounts, journal, ledgers, write_transaction};
 
 struct Job {
     command: Command,
     claim: Option<Claim>,
-    reply: oneshot::Sender<Result<StoredResponse, AppError>>,
+    reply: oneshot::Sender<Result<Answer, AppError>>,
+}
+
+/// What the writer hands back. A created transfer travels as the journal entry
+/// and is rendered on the request's own thread, off the one serial writer.
+#[derive(Clone)]
+enum Answer {
+    Stored(StoredResponse),
+    Created(Box<JournalEntry>, u32),
+}
+
+impl Answer {
+    fn into_response(self) -> Result<StoredResponse, AppError> {
+        match self {
+            Answer::Stored(response) => Ok(response),
+            Answer::Created(entry, scale) => {
+                let view = TransferView::new(&entry, scale, &Aftermath::default());
+                StoredResponse::created(view.location(), &view)
+            }
+        }
+    }
 }
 
 /// The sending side; cheap to clone into every request handler.
@@ -101,7 +121,8 @@ impl TransferWriter {
             .map_err(|_| AppError::new(ErrorCode::ServiceUnavailable, "shutting down"))?;
         answer
             .await
-            .map_err(|_| AppError::internal("transfer writer dropped a request"))?
+            .map_err(|_| AppError::internal("transfer writer dropped a request"))??
+            .into_response()
     }
 }
 
@@ -148,10 +169,7 @@ impl Worker {
         }
     }
 
-    fn attempt(
-        &mut self,
-        batch: &[Job],
-    ) -> Result<Vec<Result<StoredResponse, AppError>>, AppError> {
+    fn attempt(&mut self, batch: &[Job]) -> Result<Vec<Result<Answer, AppError>>, AppError> {
         if self.conn.is_none() {
             self.conn = Some(self.store.writer_connection()?);
         }
@@ -167,10 +185,9 @@ fn commit_batch(
     conn: &mut DbConnection,
     account_ledgers: &mut HashMap<AccountId, LedgerId>,
     batch: &[Job],
-) -> Result<Vec<Result<StoredResponse, AppError>>, AppError> {
+) -> Result<Vec<Result<Answer, AppError>>, AppError> {
     let now = Utc::now();
-    let t0 = Instant::now();
-    let mut answers: Vec<Option<Result<StoredResponse, AppError>>> = vec![None; batch.len()];
+    let mut answers: Vec<Option<Result<Answer, AppError>>> = vec![None; batch.len()];
 
     // Keys already answered: replay or refuse without running anything.
     let pairs: Vec<(String, String)> = batch
@@ -188,10 +205,9 @@ fn commit_batch(
                 }
                 Ok(r)
             });
-            *answer = Some(replayed);
+            *answer = Some(replayed.map(Answer::Stored));
         }
     }
-    let t_idem = t0.elapsed();
     let to_run: Vec<usize> = (0..batch.len()).filter(|&i| answers[i].is_none()).collect();
 
     // Which ledgers the batch touches.
@@ -240,47 +256,48 @@ fn commit_batch(
     account_ids.sort_unstable();
     account_ids.dedup();
     let states = accounts::states(conn, &account_ids)?;
-    let t_load = t0.elapsed();
     let mut engine = Engine::new(heads, states, existing, now);
 
     let mut entries = Vec::new();
     let mut records = Vec::new();
     for i in to_run {
         let job = &batch[i];
-        let mut created = None;
-        let response = match engine.apply(&job.command) {
+        let answer = match engine.apply(&job.command) {
             Ok(entry) => {
                 let scale = engine
                     .ledger(&entry.transfer.ledger_id)
                     .map_or(0, |h| h.asset_scale);
-                let view = TransferView::new(&entry, scale, &Aftermath::default());
-                created = Some(entry.transfer.id);
-                entries.push(entry);
-                StoredResponse::created(view.location(), &view)?
+                if let Some(claim) = &job.claim {
+                    records.push(idempotency::record_created(claim, &entry.transfer, now));
+                }
+                entries.push(entry.clone());
+                Answer::Created(Box::new(entry), scale)
             }
-            Err(LedgerError::TransferNotFound(id)) => {
-                StoredResponse::refusal(&AppError::not_found(&format!("transfer {id}")))
+            Err(e) => {
+                let error = match e {
+                    LedgerError::TransferNotFound(id) => {
+                        AppError::not_found(&format!("transfer {id}"))
+                    }
+                    other => AppError::from(other),
+                };
+                let response = StoredResponse::refusal(&error);
+                if let Some(claim) = &job.claim {
+                    records.push(idempotency::record(claim, &response, now));
+                }
+                Answer::Stored(response)
             }
-            Err(e) => StoredResponse::refusal(&AppError::from(e)),
         };
-        if let Some(claim) = &job.claim {
-            records.push(idempotency::record(claim, &response, created, now));
-        }
-        answers[i] = Some(Ok(response));
+        answers[i] = Some(Ok(answer));
     }
 
-    let t_engine = t0.elapsed();
     journal::insert_entries(conn, &entries)?;
-    let t_insert = t0.elapsed();
     accounts::save_totals(conn, engine.touched_accounts())?;
     if !entries.is_empty() {
         for head in engine.ledger_heads() {
             ledgers::save_head(conn, head)?;
         }
     }
-    let t_totals = t0.elapsed();
     crate::store::idempotency::insert_many(conn, &records)?;
-    tracing::debug!(?t_idem, ?t_load, ?t_engine, ?t_insert, ?t_totals, end = ?t0.elapsed(), "phases");
     Ok(answers
         .into_iter()
         .map(|a| a.unwrap_or_else(|| Err(AppError::internal("unanswered job"))))
