@@ -133,6 +133,12 @@ pub struct Store {
 impl Store {
     /// Opens the pool. SQLite creates the file on first use.
     pub fn open(url: &DatabaseUrl, max_size: u32) -> Result<Self, AppError> {
+        if url.backend() == Backend::Sqlite {
+            // One connection first turns a new file into WAL (which needs the file
+            // to itself), before the pool opens several at once.
+            let first = Self::establish(url)?;
+            drop(first);
+        }
         let manager = ConnectionManager::<DbConnection>::new(url.target());
         let pool = Pool::builder()
             .max_size(max_size)
@@ -162,11 +168,15 @@ impl Store {
     /// A connection outside the pool, configured like the pooled ones; the
     /// transfer writer keeps one for itself.
     pub fn dedicated_connection(&self) -> Result<DbConnection, AppError> {
+        Self::establish(&self.url)
+    }
+
+    fn establish(url: &DatabaseUrl) -> Result<DbConnection, AppError> {
         use diesel::Connection;
-        let mut conn = DbConnection::establish(self.url.target()).map_err(|e| {
+        let mut conn = DbConnection::establish(url.target()).map_err(|e| {
             AppError::new(
                 crate::error::ErrorCode::ServiceUnavailable,
-                format!("cannot connect to {}: {e}", self.url),
+                format!("cannot connect to {url}: {e}"),
             )
         })?;
         configure(&mut conn)?;
