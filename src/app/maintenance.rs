@@ -16,7 +16,7 @@ use crate::store::{idempotency, journal};
 pub const SYSTEM_ACTOR: &str = "system";
 const SWEEP_EVERY: Duration = Duration::from_secs(1);
 const PURGE_EVERY_SWEEPS: u64 = 600;
-const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
 
 impl App {
     /// Voids expired holds; returns how many were released.
