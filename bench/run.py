@@ -188,6 +188,24 @@ class Server:
             time.sleep(0.2)
         raise BenchError(f"server not ready after {timeout}s:\n{tail(self.log_path)}")
 
+    def cpu_seconds_by_thread(self):
+        """CPU time (user + system) so far, summed per thread name."""
+        ticks = os.sysconf("SC_CLK_TCK")
+        totals = {}
+        task_dir = f"/proc/{self.proc.pid}/task"
+        for tid in os.listdir(task_dir):
+            try:
+                with open(f"{task_dir}/{tid}/comm") as f:
+                    name = f.read().strip()
+                with open(f"{task_dir}/{tid}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # the thread ended meanwhile
+            # After the ")" the fields start at field 3, so utime (14) and stime (15)
+            # are at positions 11 and 12.
+            totals[name] = totals.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / ticks
+        return totals
+
     def peak_rss_mb(self):
         with open(f"/proc/{self.proc.pid}/status") as f:
             for line in f:
@@ -356,7 +374,9 @@ def bench_backend(backend, args, binary, run_id):
                 server, api = start_server(case)
                 with open(os.open(files["token"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
                     f.write(api.token + "\n")
+                cpu_before = server.cpu_seconds_by_thread()
                 w = run_wrk(args, case, server.port, files, info["issuance_account_id"], run_id)
+                cpu_after = server.cpu_seconds_by_thread()
                 rss = server.peak_rss_mb()
                 server.stop()
                 if w["first_error"]:
@@ -374,6 +394,14 @@ def bench_backend(backend, args, binary, run_id):
                     "peak_rss_scope": "case (server restarted before each case)",
                     "duration_s": round(w["duration_us"] / 1e6, 2),
                     "connections": args.connections,
+                    # Server CPU per request, by thread kind: where the time goes
+                    # (the transfer writer is the one serial part).
+                    "cpu_us_per_request": {
+                        name: round((cpu_after.get(name, 0.0) - spent) * 1e6
+                                    / max(w["requests"], 1), 1)
+                        for name, spent in cpu_before.items()
+                        if cpu_after.get(name, 0.0) - spent > 0
+                    },
                 })
                 log(f"{backend}/{case}: {json.dumps(results[-1])}")
         except BaseException:
