@@ -189,33 +189,6 @@ fn login(api: &Api, username: &str, password: &str) -> Reply {
     )
 }
 
-/// A bank like `Bank::new`, but with extra server environment.
-fn bank_with_env(backend: Backend, env: &[(&str, &str)]) -> Bank {
-    let db = TestDb::new(backend);
-    let out = cli(&db, &["bootstrap", "--username", ADMIN]);
-    assert!(
-        out.status.success(),
-        "bootstrap failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let boot: Value = serde_json::from_slice(&out.stdout).expect("bootstrap JSON");
-    let server = Server::start_with(&db, env);
-    let anonymous = Api::new(&server.base, None);
-    let reply = login(&anonymous, ADMIN, PASSWORD);
-    assert_eq!(reply.status, 200, "login: {}", reply.body);
-    let token = reply.body["access_token"].as_str().expect("token");
-    let text = |field: &str| boot[field].as_str().expect(field).to_string();
-    Bank {
-        api: anonymous.with_token(token),
-        ledger_id: text("ledger_id"),
-        issuance_id: text("issuance_account_id"),
-        organisation_id: text("organisation_id"),
-        admin_id: text("user_id"),
-        server,
-        db,
-    }
-}
-
 /// Claims the service itself would issue to an administrator, valid now.
 fn admin_claims(bank: &Bank) -> Claims {
     let now = chrono::Utc::now().timestamp();
@@ -1219,7 +1192,7 @@ on_both_backends! {
     a_key_still_in_flight_is_refused(backend) {
         // The writer waits 400 ms for a batch to fill, so the first request is
         // still running when the second arrives.
-        let bank = bank_with_env(backend, &[("TIMEBANK_COMMIT_DELAY_MS", "400")]);
+        let bank = Bank::with_env(backend, &[("TIMEBANK_COMMIT_DELAY_MS", "400")]);
         let wallet = bank.wallet("Li Wei");
         let key = fresh_key();
         let body = shorthand(&bank.issuance_id, &wallet, "3.00");

@@ -388,6 +388,11 @@ pub struct Bank {
 
 impl Bank {
     pub fn new(backend: Backend) -> Self {
+        Self::with_env(backend, &[])
+    }
+
+    /// A bank whose server gets extra environment (e.g. a commit delay).
+    pub fn with_env(backend: Backend, env: &[(&str, &str)]) -> Self {
         let db = TestDb::new(backend);
         let out = cli(&db, &["bootstrap", "--username", ADMIN]);
         assert!(
@@ -396,7 +401,7 @@ impl Bank {
             String::from_utf8_lossy(&out.stderr)
         );
         let boot: Value = serde_json::from_slice(&out.stdout).expect("bootstrap JSON");
-        let server = Server::start(&db);
+        let server = Server::start_with(&db, env);
         let anonymous = Api::new(&server.base, None);
         let login = anonymous.post(
             "/v1/auth/token",
