@@ -54,6 +54,42 @@ pub struct Config {
     pub log_filter: String,
     /// HTTP worker threads (0: one per core).
     pub workers: usize,
+    /// Lifetime of a refresh token (each use rotates it).
+    pub refresh_token_ttl: Duration,
+    /// Whether `POST /v1/auth/token` accepts username and password (off when an
+    /// external identity provider does all logins).
+    pub password_login: bool,
+    /// Key for the keyed hashes of phone numbers; generated and kept in the
+    /// database when absent.
+    pub pepper: Option<Secret>,
+    pub login_limits: LoginLimits,
+    /// Accept access tokens of an external identity provider as well.
+    pub identity_provider: Option<IdentityProviderConfig>,
+}
+
+/// Failed-login throttling: at most this many failures per window, per
+/// username and per client address.
+#[derive(Clone, Copy, Debug)]
+pub struct LoginLimits {
+    pub per_user: u32,
+    pub per_address: u32,
+    pub window: Duration,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdentityProviderConfig {
+    pub issuer: String,
+    pub audience: String,
+    /// Asymmetric algorithms only, e.g. `["RS256", "EdDSA"]`.
+    #[serde(default = "default_idp_algorithms")]
+    pub algorithms: Vec<String>,
+    /// A JWKS document (`{"keys": [...]}`, each key with its `kid`).
+    pub jwks_file: std::path::PathBuf,
+}
+
+fn default_idp_algorithms() -> Vec<String> {
+    vec!["RS256".into(), "EdDSA".into()]
 }
 
 /// The file's shape: every key optional, unknown keys refused.
@@ -72,6 +108,13 @@ struct FileConfig {
     log_format: Option<LogFormat>,
     log: Option<String>,
     workers: Option<usize>,
+    refresh_token_ttl_seconds: Option<u64>,
+    password_login: Option<bool>,
+    pepper: Option<String>,
+    login_max_failures_per_user: Option<u32>,
+    login_max_failures_per_address: Option<u32>,
+    login_window_seconds: Option<u64>,
+    identity_provider: Option<IdentityProviderConfig>,
 }
 
 pub const MIN_SECRET_BYTES: usize = 32;
@@ -138,6 +181,67 @@ impl Config {
             }
             None => file.log_format.unwrap_or(LogFormat::Pretty),
         };
+        let pepper = var("PEPPER").or(file.pepper).map(Secret::new);
+        if let Some(pepper) = &pepper
+            && pepper.expose().len() < MIN_SECRET_BYTES
+        {
+            return Err(format!(
+                "TIMEBANK_PEPPER must be at least {MIN_SECRET_BYTES} bytes"
+            ));
+        }
+        let refresh_ttl = match var("REFRESH_TOKEN_TTL_SECONDS") {
+            Some(v) => parse_num("REFRESH_TOKEN_TTL_SECONDS", v)?,
+            None => file.refresh_token_ttl_seconds.unwrap_or(30 * 86_400),
+        };
+        let password_login = match var("PASSWORD_LOGIN").as_deref() {
+            Some("true" | "1" | "yes") => true,
+            Some("false" | "0" | "no") => false,
+            Some(other) => {
+                return Err(format!(
+                    "TIMEBANK_PASSWORD_LOGIN must be true or false, got {other:?}"
+                ));
+            }
+            None => file.password_login.unwrap_or(true),
+        };
+        let per_user = match var("LOGIN_MAX_FAILURES_PER_USER") {
+            Some(v) => parse_num("LOGIN_MAX_FAILURES_PER_USER", v)? as u32,
+            None => file.login_max_failures_per_user.unwrap_or(5),
+        };
+        let per_address = match var("LOGIN_MAX_FAILURES_PER_ADDRESS") {
+            Some(v) => parse_num("LOGIN_MAX_FAILURES_PER_ADDRESS", v)? as u32,
+            None => file.login_max_failures_per_address.unwrap_or(20),
+        };
+        let window = match var("LOGIN_WINDOW_SECONDS") {
+            Some(v) => parse_num("LOGIN_WINDOW_SECONDS", v)?,
+            None => file.login_window_seconds.unwrap_or(900),
+        };
+        let identity_provider = match (
+            var("IDP_ISSUER"),
+            var("IDP_AUDIENCE"),
+            var("IDP_JWKS_FILE"),
+            file.identity_provider,
+        ) {
+            (Some(issuer), Some(audience), Some(jwks), _) => Some(IdentityProviderConfig {
+                issuer,
+                audience,
+                algorithms: var("IDP_ALGORITHMS")
+                    .map(|v| v.split(',').map(|a| a.trim().to_string()).collect())
+                    .unwrap_or_else(default_idp_algorithms),
+                jwks_file: jwks.into(),
+            }),
+            (None, None, None, from_file) => from_file,
+            _ => {
+                return Err(
+                    "set all of TIMEBANK_IDP_ISSUER, TIMEBANK_IDP_AUDIENCE and TIMEBANK_IDP_JWKS_FILE, or none"
+                        .into(),
+                );
+            }
+        };
+        if !password_login && identity_provider.is_none() {
+            return Err(
+                "TIMEBANK_PASSWORD_LOGIN=false needs an identity provider (TIMEBANK_IDP_*)".into(),
+            );
+        }
         Ok(Self {
             database_url: DatabaseUrl::parse(&database_url)?,
             bind: var("BIND")
@@ -157,6 +261,15 @@ impl Config {
             log_format,
             log_filter: var("LOG").or(file.log).unwrap_or_else(|| "info".into()),
             workers,
+            refresh_token_ttl: Duration::from_secs(refresh_ttl.clamp(300, 365 * 86_400)),
+            password_login,
+            pepper,
+            login_limits: LoginLimits {
+                per_user: per_user.max(1),
+                per_address: per_address.max(1),
+                window: Duration::from_secs(window.clamp(1, 86_400)),
+            },
+            identity_provider,
         })
     }
 }

@@ -54,6 +54,7 @@ error_codes! {
     NotFound => ("not_found", 404, "Not found"),
     Conflict => ("conflict", 409, "Conflicts with an existing resource"),
     MethodNotAllowed => ("method_not_allowed", 405, "Method not allowed"),
+    TooManyLoginAttempts => ("too_many_login_attempts", 429, "Too many failed logins; wait before trying again"),
     PayloadTooLarge => ("payload_too_large", 413, "The request body is too large"),
     UnsupportedMediaType => ("unsupported_media_type", 415, "The request body must be application/json"),
     ServiceUnavailable => ("service_unavailable", 503, "The service is temporarily unavailable"),
@@ -73,6 +74,8 @@ pub struct AppError {
     pub code: ErrorCode,
     pub detail: String,
     pub errors: Vec<FieldError>,
+    /// Seconds a client should wait before retrying (sent as `Retry-After`).
+    pub retry_after: Option<u64>,
 }
 
 impl AppError {
@@ -81,6 +84,7 @@ impl AppError {
             code,
             detail: detail.into(),
             errors: Vec::new(),
+            retry_after: None,
         }
     }
 
@@ -88,9 +92,11 @@ impl AppError {
     pub fn invalid_field(field: impl Into<String>, message: impl Into<String>) -> Self {
         let (field, message) = (field.into(), message.into());
         Self {
-            code: ErrorCode::ValidationFailed,
-            detail: format!("{field}: {message}"),
-            errors: vec![FieldError { field, message }],
+            errors: vec![FieldError {
+                field: field.clone(),
+                message: message.clone(),
+            }],
+            ..Self::new(ErrorCode::ValidationFailed, format!("{field}: {message}"))
         }
     }
 

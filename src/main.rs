@@ -127,7 +127,7 @@ fn verify(config: &Config, only: Option<&str>) -> ExitCode {
     let run = || -> Result<bool, AppError> {
         let store = open_migrated(config)?;
         store.run_blocking(|conn| {
-            let rows = ledgers::page(conn, None, i64::MAX)?;
+            let rows = ledgers::page(conn, None, None, i64::MAX)?;
             let mut clean = true;
             let mut matched = false;
             for row in rows {

@@ -189,11 +189,21 @@ fn login(api: &Api, username: &str, password: &str) -> Reply {
     )
 }
 
-/// Claims the service itself would issue to an administrator, valid now.
+/// The login session of the bank's administrator token.
+fn admin_session(bank: &Bank) -> String {
+    let token = bank.api.token.clone().expect("admin token");
+    let payload = token.split('.').nth(1).expect("payload");
+    let claims: Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).expect("base64")).expect("json");
+    claims["sid"].as_str().expect("sid").to_string()
+}
+
+/// Claims the service itself would issue to the administrator, valid now.
 fn admin_claims(bank: &Bank) -> Claims {
     let now = chrono::Utc::now().timestamp();
     Claims {
-        sub: random_id(),
+        sub: bank.admin_id.clone(),
+        sid: admin_session(bank),
         iss: ISSUER.into(),
         aud: AUDIENCE.into(),
         exp: now + 600,

@@ -5,11 +5,15 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::App;
-use super::caller::Caller;
+use super::access::{self, can_read_account};
+use super::audit::{self, Change, snapshot};
+use super::caller::{Caller, READERS};
+use super::organisations::named;
 use super::idempotency::{Claim, StoredResponse, run_once};
 use super::page::{Limit, Page};
 use crate::domain::{
-    AccountId, AccountKind, AccountStatus, Direction, LedgerId, Points, TransferId, TransferKind,
+    AccountId, AccountKind, AccountStatus, Direction, LedgerId, OrganisationId, Points, Role,
+    TransferId, TransferKind,
 };
 use crate::error::{AppError, ErrorCode};
 use crate::ledger::AccountState;
@@ -20,6 +24,10 @@ use crate::store::{DbConnection, accounts, journal, ledgers};
 #[serde(deny_unknown_fields)]
 pub struct OpenAccountRequest {
     pub ledger_id: LedgerId,
+    /// Whose account it is (default: the ledger's organisation). Decides who
+    /// may see and move it; must lie inside the ledger's organisation.
+    #[serde(default)]
+    pub organisation_id: Option<OrganisationId>,
     pub kind: AccountKind,
     pub name: String,
     /// Refuse debits beyond credits. Default: true for every kind but issuance
@@ -47,6 +55,7 @@ pub struct Balances {
 pub struct AccountView {
     pub id: AccountId,
     pub ledger_id: LedgerId,
+    pub organisation_id: OrganisationId,
     pub kind: AccountKind,
     pub name: String,
     pub no_overdraft: bool,
@@ -65,6 +74,7 @@ impl AccountView {
         Ok(Self {
             id: state.id,
             ledger_id: state.ledger_id,
+            organisation_id: parse_column(&row.organisation_id, "accounts.organisation_id")?,
             kind: state.kind,
             name: row.name.clone(),
             no_overdraft: state.no_overdraft,
@@ -119,6 +129,7 @@ pub struct AccountQuery {
     pub ledger_id: Option<LedgerId>,
     pub kind: Option<AccountKind>,
     pub status: Option<AccountStatus>,
+    pub organisation_id: Option<OrganisationId>,
     pub limit: Option<u32>,
     pub cursor: Option<AccountId>,
 }
@@ -158,6 +169,22 @@ fn load(conn: &mut DbConnection, id: &AccountId) -> Result<(AccountRow, u32), Ap
     Ok((row, ledger.head()?.asset_scale))
 }
 
+/// The account if the caller may read it; not found otherwise, whether or not
+/// it exists.
+fn load_visible(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    id: &AccountId,
+) -> Result<(AccountRow, u32), AppError> {
+    if !caller.everywhere(READERS) {
+        let facts = access::facts(conn, &[*id])?;
+        if !facts.get(id).is_some_and(|f| can_read_account(caller, f)) {
+            return Err(AppError::not_found("account"));
+        }
+    }
+    load(conn, id)
+}
+
 /// Opens an account in `ledger` (used by the API and by bootstrap).
 pub fn open_account(
     conn: &mut DbConnection,
@@ -175,9 +202,14 @@ pub fn open_account(
             "the ledger already has its issuance account",
         ));
     }
+    let organisation_id = request
+        .organisation_id
+        .map(|o| o.to_string())
+        .unwrap_or_else(|| ledger.organisation_id.clone());
     let row = AccountRow {
         id: AccountId::generate().to_string(),
         ledger_id: ledger.id.clone(),
+        organisation_id,
         kind: request.kind.as_str().to_string(),
         name: name.to_string(),
         no_overdraft: request
@@ -210,8 +242,35 @@ impl App {
         let claim = key
             .map(|k| Claim::new(caller.idempotency_scope(), k, "POST /v1/accounts", &request))
             .transpose()?;
+        let caller = caller.clone();
         run_once(&self.store, &self.in_flight, claim, move |conn| {
+            let ledger = ledgers::get(conn, &request.ledger_id.to_string())?
+                .ok_or_else(|| AppError::invalid_field("ledger_id", "no such ledger"))?;
+            let ledger_org: OrganisationId =
+                parse_column(&ledger.organisation_id, "ledgers.organisation_id")?;
+            let org_id = request.organisation_id.unwrap_or(ledger_org);
+            let org = named(conn, &caller, &[Role::Admin], "organisation_id", &org_id)?;
+            let ledger_node = super::organisations::find(conn, &ledger_org)?
+                .ok_or_else(|| AppError::internal("ledger organisation missing"))?;
+            if !ledger_node.path.contains(&org.path) {
+                return Err(AppError::invalid_field(
+                    "organisation_id",
+                    "must lie inside the ledger's organisation",
+                ));
+            }
             let view = open_account(conn, &request)?;
+            audit::record(
+                conn,
+                Change {
+                    actor: Some(caller.user_id),
+                    action: "account.opened",
+                    entity_type: "account",
+                    entity_id: view.id.to_string(),
+                    organisation_id: Some(view.organisation_id),
+                    before: None,
+                    after: Some(snapshot(&view)?),
+                },
+            )?;
             StoredResponse::created(view.location(), &view)
         })
         .await
@@ -222,10 +281,10 @@ impl App {
         caller: &Caller,
         id: AccountId,
     ) -> Result<AccountView, AppError> {
-        caller.require_reader()?;
+        let caller = caller.clone();
         self.store
             .run(move |conn| {
-                let (row, scale) = load(conn, &id)?;
+                let (row, scale) = load_visible(conn, &caller, &id)?;
                 AccountView::new(&row, scale)
             })
             .await
@@ -236,12 +295,16 @@ impl App {
         caller: &Caller,
         query: AccountQuery,
     ) -> Result<Page<AccountView>, AppError> {
-        caller.require_reader()?;
         let limit = Limit::parse(query.limit)?;
         let filter = accounts::AccountFilter {
             ledger_id: query.ledger_id.map(|l| l.to_string()),
             kind: query.kind.map(|k| k.as_str().to_string()),
             status: query.status.map(|s| s.as_str().to_string()),
+            organisation_id: query.organisation_id.map(|o| o.to_string()),
+            visible: (!caller.everywhere(READERS)).then(|| crate::store::journal::Visibility {
+                subtrees: caller.subtrees(READERS),
+                wallet: caller.wallet.map(|w| w.to_string()),
+            }),
         };
         let after = query.cursor.map(|c| c.to_string());
         let views = self
@@ -276,11 +339,11 @@ impl App {
         id: AccountId,
         query: BalanceQuery,
     ) -> Result<BalanceView, AppError> {
-        caller.require_reader()?;
         let as_of = query.as_of.unwrap_or_else(Utc::now);
+        let caller = caller.clone();
         self.store
             .run(move |conn| {
-                let (_, scale) = load(conn, &id)?;
+                let (_, scale) = load_visible(conn, &caller, &id)?;
                 let (posted, version) = journal::balance_as_of(conn, &id, as_of)?;
                 Ok(BalanceView {
                     account_id: id,
@@ -298,12 +361,12 @@ impl App {
         id: AccountId,
         query: PostingQuery,
     ) -> Result<Page<AccountPostingView>, AppError> {
-        caller.require_reader()?;
         let limit = Limit::parse(query.limit)?;
+        let caller = caller.clone();
         let views = self
             .store
             .run(move |conn| {
-                let (_, scale) = load(conn, &id)?;
+                let (_, scale) = load_visible(conn, &caller, &id)?;
                 let rows = journal::account_postings(
                     conn,
                     &id,
@@ -347,8 +410,19 @@ impl App {
         let claim = key
             .map(|k| Claim::new(caller.idempotency_scope(), k, &operation, &()))
             .transpose()?;
+        let caller = caller.clone();
         run_once(&self.store, &self.in_flight, claim, move |conn| {
-            let (row, scale) = load(conn, &id)?;
+            let (row, scale) = load_visible(conn, &caller, &id)?;
+            let org_path = access::facts(conn, &[id])?
+                .remove(&id)
+                .map(|f| f.path)
+                .ok_or_else(|| AppError::not_found("account"))?;
+            if !caller.covers(&[Role::Admin], &org_path) {
+                return Err(AppError::forbidden(
+                    "changing an account needs admin rights over its organisation",
+                ));
+            }
+            let before = AccountView::new(&row, scale)?;
             ledgers::lock(conn, &parse_column(&row.ledger_id, "accounts.ledger_id")?)?;
             let (row, _) = load(conn, &id)?;
             let state: AccountState = row.state()?;
@@ -379,7 +453,24 @@ impl App {
             };
             accounts::set_status(conn, &id, target)?;
             let (row, _) = load(conn, &id)?;
-            StoredResponse::ok(&AccountView::new(&row, scale)?)
+            let after = AccountView::new(&row, scale)?;
+            audit::record(
+                conn,
+                Change {
+                    actor: Some(caller.user_id),
+                    action: match change {
+                        StatusChange::Freeze => "account.frozen",
+                        StatusChange::Unfreeze => "account.unfrozen",
+                        StatusChange::Close => "account.closed",
+                    },
+                    entity_type: "account",
+                    entity_id: id.to_string(),
+                    organisation_id: Some(after.organisation_id),
+                    before: Some(snapshot(&before)?),
+                    after: Some(snapshot(&after)?),
+                },
+            )?;
+            StoredResponse::ok(&after)
         })
         .await
     }

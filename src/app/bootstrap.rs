@@ -4,13 +4,15 @@
 use chrono::Utc;
 use serde::Serialize;
 
+use super::audit::{self, Change};
 use super::ledgers::{CreateLedgerRequest, create_ledger};
+use super::organisations::{Node, create_root};
 use super::passwords;
+use super::users::{insert_grant, insert_user};
 use crate::domain::{AccountId, LedgerId, OrganisationId, Role, UserId};
-use crate::error::{AppError, ErrorCode};
-use crate::store::organisations::{self, OrganisationRow};
-use crate::store::rows::to_db_time;
-use crate::store::users::{self, RoleGrantRow, UserRow};
+use crate::error::AppError;
+use crate::store::organisations;
+use crate::store::rows::parse_column;
 use crate::store::{DbConnection, ledgers, write_transaction};
 
 pub const DEFAULT_LEDGER_CODE: &str = "points";
@@ -38,27 +40,27 @@ pub fn bootstrap(
     }
     let password_hash = passwords::hash(password)?;
     write_transaction(conn, |conn| {
-        if users::find_by_username(conn, username)?.is_some() {
-            return Err(AppError::new(
-                ErrorCode::Conflict,
-                format!("user {username:?} already exists"),
-            ));
-        }
-        let now = to_db_time(Utc::now());
+        let now = Utc::now();
         let organisation = match organisations::first_root(conn)? {
             Some(root) => root,
             None => {
-                let root = OrganisationRow {
-                    id: OrganisationId::generate().to_string(),
-                    parent_id: None,
-                    name: "City".into(),
-                    kind: "city".into(),
-                    created_at: now,
-                };
-                organisations::insert(conn, &root)?;
+                let root = create_root(conn, "City", now)?;
+                audit::record(
+                    conn,
+                    Change {
+                        actor: None,
+                        action: "organisation.created",
+                        entity_type: "organisation",
+                        entity_id: root.id.clone(),
+                        organisation_id: Some(parse_column(&root.id, "organisations.id")?),
+                        before: None,
+                        after: Some(serde_json::json!({ "name": root.name, "kind": root.kind })),
+                    },
+                )?;
                 root
             }
         };
+        let root = Node::new(organisation)?;
         let ledger = match ledgers::find_by_code(conn, DEFAULT_LEDGER_CODE)? {
             Some(row) => super::ledgers::LedgerView::new(&row)?,
             None => create_ledger(
@@ -71,35 +73,29 @@ pub fn bootstrap(
                 },
             )?,
         };
-        let user_id = UserId::generate();
-        users::insert(
+        let user = insert_user(conn, username, password_hash, username, None)?;
+        let user_id: UserId = parse_column(&user.id, "users.id")?;
+        insert_grant(conn, &user_id, Role::Admin, &root)?;
+        audit::record(
             conn,
-            &UserRow {
-                id: user_id.to_string(),
-                username: username.to_string(),
-                password_hash,
-                display_name: username.to_string(),
-                status: "active".into(),
-                created_at: now,
-            },
-        )?;
-        users::grant(
-            conn,
-            &RoleGrantRow {
-                id: uuid::Uuid::now_v7().to_string(),
-                user_id: user_id.to_string(),
-                role: Role::Admin.as_str().into(),
-                organisation_id: organisation.id.clone(),
-                created_at: now,
+            Change {
+                actor: None,
+                action: "user.created",
+                entity_type: "user",
+                entity_id: user.id.clone(),
+                organisation_id: Some(root.id),
+                before: None,
+                after: Some(serde_json::json!({
+                    "username": user.username,
+                    "roles": [{ "role": "admin", "organisation_id": root.id }],
+                    "via": "bootstrap",
+                })),
             },
         )?;
         Ok(Bootstrapped {
             user_id,
             username: username.to_string(),
-            organisation_id: crate::store::rows::parse_column(
-                &organisation.id,
-                "organisations.id",
-            )?,
+            organisation_id: root.id,
             ledger_id: ledger.id,
             ledger_code: ledger.code,
             issuance_account_id: ledger.issuance_account_id,

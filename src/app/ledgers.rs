@@ -15,6 +15,9 @@ use crate::error::{AppError, ErrorCode};
 use crate::ledger::LedgerHead;
 use crate::store::rows::{LedgerRow, from_db_time, parse_column, to_db_time};
 use crate::store::{DbConnection, ledgers, organisations};
+use super::audit::{self, Change, snapshot};
+use super::organisations::named;
+use crate::domain::{OrgPath, Role};
 
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -144,6 +147,7 @@ pub fn create_ledger(
         conn,
         &OpenAccountRequest {
             ledger_id: id,
+            organisation_id: None,
             kind: AccountKind::Issuance,
             name: format!("{name} issuance"),
             no_overdraft: None,
@@ -165,21 +169,40 @@ impl App {
         let claim = key
             .map(|k| Claim::new(caller.idempotency_scope(), k, "POST /v1/ledgers", &request))
             .transpose()?;
+        let caller = caller.clone();
         run_once(&self.store, &self.in_flight, claim, move |conn| {
+            let org = match request.organisation_id {
+                Some(id) => Some(named(conn, &caller, &[Role::Admin], "organisation_id", &id)?),
+                None => None,
+            };
+            if org.is_none() && !caller.everywhere(&[Role::Admin]) {
+                return Err(AppError::invalid_field(
+                    "organisation_id",
+                    "name the organisation the ledger belongs to",
+                ));
+            }
             let view = create_ledger(conn, &request)?;
+            audit::record(
+                conn,
+                Change {
+                    actor: Some(caller.user_id),
+                    action: "ledger.created",
+                    entity_type: "ledger",
+                    entity_id: view.id.to_string(),
+                    organisation_id: Some(view.organisation_id),
+                    before: None,
+                    after: Some(snapshot(&view)?),
+                },
+            )?;
             StoredResponse::created(view.location(), &view)
         })
         .await
     }
 
     pub async fn get_ledger(&self, caller: &Caller, id: LedgerId) -> Result<LedgerView, AppError> {
-        caller.require_reader()?;
+        let caller = caller.clone();
         self.store
-            .run(move |conn| {
-                let row = ledgers::get(conn, &id.to_string())?
-                    .ok_or_else(|| AppError::not_found("ledger"))?;
-                LedgerView::new(&row)
-            })
+            .run(move |conn| Ok(visible_ledger(conn, &caller, &id)?.0))
             .await
     }
 
@@ -188,13 +211,21 @@ impl App {
         caller: &Caller,
         query: LedgerQuery,
     ) -> Result<Page<LedgerView>, AppError> {
-        caller.require_reader()?;
         let limit = Limit::parse(query.limit)?;
         let after = query.cursor.map(|c| c.to_string());
+        let related = (!caller.everywhere(Role::ALL)).then(|| ledgers::Related {
+            above: caller
+                .grants
+                .iter()
+                .flat_map(|g| g.path.ids())
+                .map(|id| id.to_string())
+                .collect(),
+            subtrees: caller.subtrees(Role::ALL),
+        });
         let views = self
             .store
             .run(move |conn| {
-                ledgers::page(conn, after.as_deref(), limit.probe())?
+                ledgers::page(conn, related.as_ref(), after.as_deref(), limit.probe())?
                     .iter()
                     .map(LedgerView::new)
                     .collect::<Result<Vec<_>, _>>()
@@ -202,4 +233,25 @@ impl App {
             .await?;
         Ok(limit.finish(views, |v| v.id.to_string()))
     }
+}
+
+/// The ledger if it is related to one of the caller's roles (it belongs to an
+/// organisation above or inside one of them), with its organisation's path.
+pub fn visible_ledger(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    id: &LedgerId,
+) -> Result<(LedgerView, OrgPath), AppError> {
+    let hidden = || AppError::not_found("ledger");
+    let row = ledgers::get(conn, &id.to_string())?.ok_or_else(hidden)?;
+    let view = LedgerView::new(&row)?;
+    let node = super::organisations::find(conn, &view.organisation_id)?.ok_or_else(hidden)?;
+    let related = caller
+        .grants
+        .iter()
+        .any(|g| g.path.contains(&node.path) || node.path.contains(&g.path));
+    if !related {
+        return Err(hidden());
+    }
+    Ok((view, node.path))
 }

@@ -1,14 +1,21 @@
-//! Password login: a short-lived access token.
+//! Signing in and out: password login (throttled), refresh-token rotation with
+//! reuse detection, and logout.
 
+use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
 use super::App;
-use super::caller::RoleGrant;
+use super::caller::{Caller, RoleGrant};
+use super::identity::grants_from_rows;
+use super::login_throttle::{self, Buckets};
 use super::passwords;
+use crate::domain::{SessionId, UserId, UserStatus};
 use crate::error::AppError;
-use crate::store::rows::parse_column;
-use crate::store::users;
+use crate::store::rows::{from_db_time, parse_column, to_db_time};
+use crate::store::sessions::{self, RefreshTokenRow, SessionRow};
+use crate::store::{DbConnection, users, write_transaction};
 
 #[derive(Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -17,35 +24,74 @@ pub struct LoginRequest {
     pub password: String,
 }
 
+#[derive(Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshRequest {
+    pub refresh_token: String,
+}
+
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct TokenResponse {
     pub access_token: String,
     /// Always `Bearer`.
     pub token_type: String,
-    /// Seconds until the token expires.
+    /// Seconds until the access token expires.
     pub expires_in: u64,
+    /// Single use: `POST /v1/auth/refresh` exchanges it for a new pair. Using
+    /// one twice ends the whole session.
+    pub refresh_token: String,
+    /// Seconds until the refresh token expires.
+    pub refresh_expires_in: u64,
+}
+
+fn refused() -> AppError {
+    AppError::unauthorized("unknown username or wrong password")
+}
+
+fn digest(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+fn fresh_refresh_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::fill(&mut bytes);
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// What a refresh attempt found, decided inside its transaction so that a
+/// detected replay's revocation commits even though the request is refused.
+enum Refreshed {
+    Issued(TokenResponse),
+    Refused(&'static str),
 }
 
 impl App {
-    pub async fn login(&self, request: LoginRequest) -> Result<TokenResponse, AppError> {
-        let refused = || AppError::unauthorized("unknown username or wrong password");
+    pub async fn login(
+        &self,
+        request: LoginRequest,
+        address: Option<String>,
+    ) -> Result<TokenResponse, AppError> {
+        if !self.password_login {
+            return Err(AppError::forbidden(
+                "password login is off; sign in with the identity provider",
+            ));
+        }
+        let limits = self.login_limits;
+        let buckets = Buckets::new(&request.username, address.as_deref());
         let username = request.username.clone();
+        let now = Utc::now();
         let found = self
             .store
             .run(move |conn| {
-                let Some(user) = users::find_by_username(conn, &username)? else {
-                    return Ok(None);
-                };
-                let grants = users::grants_of(conn, &user.id)?;
-                Ok(Some((user, grants)))
+                login_throttle::check(conn, &limits, &buckets, now)?;
+                users::find_by_username(conn, &username)
             })
             .await?;
         let password = request.password;
         // Hashing is slow on purpose; keep it off the async threads.
-        let checked = tokio::task::spawn_blocking(move || match found {
-            Some((user, grants)) if passwords::verify(&password, &user.password_hash) => {
-                Some((user, grants))
-            }
+        let user = tokio::task::spawn_blocking(move || match found {
+            Some(user) if passwords::verify(&password, &user.password_hash) => Some(user),
             Some(_) => None,
             None => {
                 passwords::verify_against_nothing(&password);
@@ -54,31 +100,152 @@ impl App {
         })
         .await
         .map_err(AppError::internal)?;
-        let Some((user, grants)) = checked else {
+        let buckets = Buckets::new(&request.username, address.as_deref());
+        let active = user
+            .as_ref()
+            .is_some_and(|u| u.status == UserStatus::Active.as_str());
+        let Some(user) = user.filter(|_| active) else {
+            self.store
+                .run(move |conn| {
+                    write_transaction(conn, |conn| {
+                        login_throttle::record_failure(conn, &limits, &buckets, Utc::now())
+                    })
+                })
+                .await?;
             return Err(refused());
         };
-        if user.status != "active" {
-            return Err(refused());
-        }
-        let grants = grants
-            .iter()
-            .map(|g| {
-                Ok(RoleGrant {
-                    role: parse_column(&g.role, "role_grants.role")?,
-                    organisation_id: parse_column(
-                        &g.organisation_id,
-                        "role_grants.organisation_id",
-                    )?,
+        let user_id: UserId = parse_column(&user.id, "users.id")?;
+        let app = self.clone();
+        self.store
+            .run(move |conn| {
+                write_transaction(conn, |conn| {
+                    login_throttle::record_success(conn, &buckets)?;
+                    let session = SessionId::generate();
+                    let now = Utc::now();
+                    sessions::insert(
+                        conn,
+                        &SessionRow {
+                            id: session.to_string(),
+                            user_id: user_id.to_string(),
+                            created_at: to_db_time(now),
+                            expires_at: to_db_time(now + app.refresh_ttl()),
+                            revoked_at: None,
+                            revoked_reason: None,
+                        },
+                    )?;
+                    app.token_pair(conn, user_id, session, now)
                 })
             })
-            .collect::<Result<Vec<_>, AppError>>()?;
-        let token = self
-            .tokens
-            .issue(parse_column(&user.id, "users.id")?, &grants)?;
+            .await
+    }
+
+    pub async fn refresh(&self, request: RefreshRequest) -> Result<TokenResponse, AppError> {
+        let hash = digest(&request.refresh_token);
+        let app = self.clone();
+        let outcome = self
+            .store
+            .run(move |conn| write_transaction(conn, |conn| app.rotate(conn, &hash)))
+            .await?;
+        match outcome {
+            Refreshed::Issued(tokens) => Ok(tokens),
+            Refreshed::Refused(why) => Err(AppError::unauthorized(why)),
+        }
+    }
+
+    fn rotate(&self, conn: &mut DbConnection, hash: &str) -> Result<Refreshed, AppError> {
+        let now = Utc::now();
+        let Some(token) = sessions::find_refresh_token(conn, hash)? else {
+            return Ok(Refreshed::Refused("unknown refresh token"));
+        };
+        let Some(session) = sessions::get(conn, &token.session_id)? else {
+            return Ok(Refreshed::Refused("unknown refresh token"));
+        };
+        if session.revoked_at.is_some() {
+            return Ok(Refreshed::Refused("the session has ended; log in again"));
+        }
+        if !sessions::use_refresh_token(conn, hash, to_db_time(now))? {
+            // A used token presented again: stolen or replayed. End the whole
+            // family so neither party keeps going with it.
+            sessions::revoke(conn, &session.id, "refresh token reused", to_db_time(now))?;
+            tracing::warn!(session = %session.id, "refresh token reused; session revoked");
+            return Ok(Refreshed::Refused(
+                "refresh token already used; the session is revoked, log in again",
+            ));
+        }
+        if from_db_time(token.expires_at) <= now || from_db_time(session.expires_at) <= now {
+            return Ok(Refreshed::Refused("the refresh token has expired; log in again"));
+        }
+        let user = users::get(conn, &session.user_id)?
+            .filter(|u| u.status == UserStatus::Active.as_str());
+        if user.is_none() {
+            return Ok(Refreshed::Refused("the user is disabled"));
+        }
+        let user_id = parse_column(&session.user_id, "sessions.user_id")?;
+        let session_id = parse_column(&session.id, "sessions.id")?;
+        Ok(Refreshed::Issued(self.token_pair(conn, user_id, session_id, now)?))
+    }
+
+    /// Ends the caller's session: its refresh tokens and every access token
+    /// issued under it stop working at once.
+    pub async fn logout(&self, caller: &Caller) -> Result<(), AppError> {
+        let Some(session) = caller.session_id else {
+            // Identity provider tokens end at the provider.
+            return Ok(());
+        };
+        self.store
+            .run(move |conn| {
+                write_transaction(conn, |conn| {
+                    sessions::revoke(
+                        conn,
+                        &session.to_string(),
+                        "logged out",
+                        to_db_time(Utc::now()),
+                    )
+                })
+            })
+            .await
+    }
+
+    fn refresh_ttl(&self) -> Duration {
+        Duration::seconds(self.refresh_token_ttl.as_secs() as i64)
+    }
+
+    /// A new access token and a new refresh token in `session`.
+    fn token_pair(
+        &self,
+        conn: &mut DbConnection,
+        user: UserId,
+        session: SessionId,
+        now: DateTime<Utc>,
+    ) -> Result<TokenResponse, AppError> {
+        let refresh = fresh_refresh_token();
+        let session_row = sessions::get(conn, &session.to_string())?
+            .ok_or_else(|| AppError::internal("session vanished"))?;
+        let expires_at = from_db_time(session_row.expires_at).min(now + self.refresh_ttl());
+        sessions::insert_refresh_token(
+            conn,
+            &RefreshTokenRow {
+                token_hash: digest(&refresh),
+                session_id: session.to_string(),
+                issued_at: to_db_time(now),
+                expires_at: to_db_time(expires_at),
+                used_at: None,
+            },
+        )?;
+        let grants: Vec<RoleGrant> = grants_from_rows(users::grants_of(conn, &user.to_string())?)?
+            .into_iter()
+            .map(|g| RoleGrant {
+                role: g.role,
+                organisation_id: g.organisation_id,
+            })
+            .collect();
+        let access = self.tokens.issue(user, session, &grants)?;
         Ok(TokenResponse {
-            access_token: token.token,
+            access_token: access.token,
             token_type: "Bearer".into(),
-            expires_in: token.expires_in,
+            expires_in: access.expires_in,
+            refresh_token: refresh,
+            refresh_expires_in: (expires_at - now).num_seconds().max(0) as u64,
         })
     }
 }

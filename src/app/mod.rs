@@ -2,28 +2,35 @@
 //! can do, each checked against the caller and carried out through the ledger
 //! engine and the store. Knows nothing of HTTP.
 
+pub mod access;
 pub mod accounts;
+pub mod audit;
 pub mod bootstrap;
 pub mod caller;
+pub mod identity;
 pub mod idempotency;
 pub mod ledgers;
 pub mod login;
+pub mod login_throttle;
 pub mod maintenance;
+pub mod organisations;
 pub mod page;
 pub mod passwords;
 pub mod tokens;
 pub mod transfer_view;
 pub mod transfer_writer;
 pub mod transfers;
+pub mod users;
 pub mod verification;
+pub mod volunteers;
 
 use std::sync::Arc;
 
 use base64::Engine as _;
 
-use crate::config::{Config, MIN_SECRET_BYTES};
+use crate::config::{Config, LoginLimits, MIN_SECRET_BYTES, Secret};
 use crate::error::AppError;
-use crate::store::{Store, migrations, settings};
+use crate::store::{Store, migrations, settings, write_transaction};
 use idempotency::InFlight;
 use tokens::TokenService;
 use transfer_writer::{TransferWriter, WriterThread};
@@ -35,9 +42,15 @@ pub struct App {
     pub writer: TransferWriter,
     pub tokens: Arc<TokenService>,
     pub in_flight: Arc<InFlight>,
+    /// Key of the keyed hashes of phone numbers.
+    pub pepper: Arc<Vec<u8>>,
+    pub password_login: bool,
+    pub login_limits: LoginLimits,
+    pub refresh_token_ttl: std::time::Duration,
 }
 
 const GENERATED_SECRET_KEY: &str = "jwt_hs256_secret";
+const GENERATED_PEPPER_KEY: &str = "phone_pepper";
 
 impl App {
     /// Opens the database, migrates it, settles the signing secret and starts the
@@ -48,13 +61,38 @@ impl App {
         if !applied.is_empty() {
             tracing::info!(migrations = ?applied, "database migrated");
         }
-        let secret = signing_secret(&store, config)?;
-        let tokens = TokenService::new(
+        let secret = settled_secret(
+            &store,
+            config.jwt_secret.as_ref(),
+            GENERATED_SECRET_KEY,
+            "TIMEBANK_JWT_SECRET",
+            "signing secret",
+        )?;
+        let pepper = settled_secret(
+            &store,
+            config.pepper.as_ref(),
+            GENERATED_PEPPER_KEY,
+            "TIMEBANK_PEPPER",
+            "phone-number hashing key (a database dump then holds the key beside the hashes)",
+        )?;
+        let mut tokens = TokenService::new(
             &secret,
             &config.jwt_issuer,
             &config.jwt_audience,
             config.access_token_ttl,
         );
+        if let Some(idp) = &config.identity_provider {
+            let jwks = std::fs::read_to_string(&idp.jwks_file).map_err(|e| {
+                AppError::internal(format!("cannot read {}: {e}", idp.jwks_file.display()))
+            })?;
+            tokens = tokens
+                .with_identity_provider(idp, &jwks)
+                .map_err(AppError::internal)?;
+            tracing::info!(issuer = %idp.issuer, "accepting identity provider tokens");
+        }
+        if !config.password_login {
+            tokens = tokens.without_local_tokens();
+        }
         let (writer, thread) =
             TransferWriter::start(store.clone(), config.max_batch, config.commit_delay)?;
         Ok((
@@ -63,6 +101,10 @@ impl App {
                 writer,
                 tokens: Arc::new(tokens),
                 in_flight: Arc::new(InFlight::default()),
+                pepper: Arc::new(pepper),
+                password_login: config.password_login,
+                login_limits: config.login_limits,
+                refresh_token_ttl: config.refresh_token_ttl,
             },
             thread,
         ))
@@ -83,27 +125,43 @@ impl App {
 }
 
 /// The configured secret, or one generated on first start and kept in the
-/// database so tokens survive restarts and every instance shares it.
-fn signing_secret(store: &Store, config: &Config) -> Result<Vec<u8>, AppError> {
-    if let Some(secret) = &config.jwt_secret {
+/// database so every instance and every restart shares it.
+fn settled_secret(
+    store: &Store,
+    configured: Option<&Secret>,
+    setting: &'static str,
+    variable: &str,
+    what: &str,
+) -> Result<Vec<u8>, AppError> {
+    if let Some(secret) = configured {
         return Ok(secret.expose().as_bytes().to_vec());
     }
     let mut fresh = [0u8; 48];
     rand::fill(&mut fresh);
     let candidate = base64::engine::general_purpose::STANDARD.encode(fresh);
-    let stored = store
-        .run_blocking(|conn| settings::get_or_insert(conn, GENERATED_SECRET_KEY, &candidate))?;
-    if stored == candidate {
-        tracing::warn!(
-            "TIMEBANK_JWT_SECRET is not set: generated a signing secret and stored it in the database"
-        );
-    } else {
-        tracing::info!(
-            "TIMEBANK_JWT_SECRET is not set: using the signing secret stored in the database"
-        );
-    }
+    let stored = store.run_blocking(move |conn| {
+        write_transaction(conn, |conn| {
+            let stored = settings::get_or_insert(conn, setting, &candidate)?;
+            if stored == candidate {
+                audit::record(
+                    conn,
+                    audit::Change {
+                        actor: None,
+                        action: "configuration.generated",
+                        entity_type: "setting",
+                        entity_id: setting.to_string(),
+                        organisation_id: None,
+                        before: None,
+                        after: Some(serde_json::json!({ "setting": setting })),
+                    },
+                )?;
+            }
+            Ok(stored)
+        })
+    })?;
+    tracing::warn!("{variable} is not set: using a generated {what}, stored in the database");
     if stored.len() < MIN_SECRET_BYTES {
-        return Err(AppError::internal("the stored signing secret is too short"));
+        return Err(AppError::internal(format!("the stored {setting} is too short")));
     }
     Ok(stored.into_bytes())
 }

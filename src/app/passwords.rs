@@ -15,6 +15,11 @@ pub fn hash(password: &str) -> Result<String, AppError> {
             format!("at least {MIN_PASSWORD_LEN} characters"),
         ));
     }
+    hash_secret(password)
+}
+
+/// Hashes a short secret whose rules the caller checked (a counter PIN).
+pub fn hash_secret(password: &str) -> Result<String, AppError> {
     Argon2::default()
         .hash_password(password.as_bytes())
         .map(|h| h.to_string())

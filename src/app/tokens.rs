@@ -1,13 +1,20 @@
-//! Access tokens: HS256 JWTs with the algorithm pinned and `exp`, `nbf`, `iss`
-//! and `aud` checked.
+//! Access tokens. The service issues HS256 JWTs of its own (algorithm pinned;
+//! `exp`, `nbf`, `iss`, `aud` checked; bound to a login session) and can also
+//! accept an external identity provider's tokens, signed with asymmetric keys
+//! chosen by `kid`. Which key checks a token is decided by our configuration,
+//! never by the token: a token naming an algorithm we did not configure for
+//! that key is refused.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
+use jsonwebtoken::jwk::{AlgorithmParameters, JwkSet};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
-use super::caller::{Caller, RoleGrant};
-use crate::domain::UserId;
+use super::caller::RoleGrant;
+use crate::config::IdentityProviderConfig;
+use crate::domain::{SessionId, UserId};
 use crate::error::AppError;
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -16,6 +23,7 @@ pub struct GrantClaim {
     pub org: String,
 }
 
+/// Claims of the service's own access tokens.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Claims {
     pub sub: String,
@@ -25,11 +33,28 @@ pub struct Claims {
     pub nbf: i64,
     pub iat: i64,
     pub jti: String,
+    /// The login session; revoking it ends the token at once.
+    pub sid: String,
+    /// The roles held when the token was issued, for clients to show. Access is
+    /// decided on the roles held now, read from the database.
     pub roles: Vec<GrantClaim>,
 }
 
-#[derive(Clone)]
-pub struct TokenService {
+/// Claims read from an identity provider's token: only who it is.
+#[derive(Clone, Debug, Deserialize)]
+struct ExternalClaims {
+    sub: String,
+}
+
+/// Who a valid token says the caller is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Subject {
+    Local { user: UserId, session: SessionId },
+    /// The identity provider's `sub`, linked to a user by `external_subject`.
+    External { subject: String },
+}
+
+struct LocalKeys {
     encoding: EncodingKey,
     decoding: DecodingKey,
     validation: Validation,
@@ -38,9 +63,27 @@ pub struct TokenService {
     ttl: Duration,
 }
 
+struct ExternalKeys {
+    /// Per `kid`: the key and the one algorithm it is used with.
+    keys: HashMap<String, (DecodingKey, Algorithm)>,
+    issuer: String,
+    audience: String,
+}
+
+pub struct TokenService {
+    local: LocalKeys,
+    /// False when logins go through the identity provider only.
+    local_accepted: bool,
+    external: Option<ExternalKeys>,
+}
+
 pub struct IssuedToken {
     pub token: String,
     pub expires_in: u64,
+}
+
+fn refused(why: impl std::fmt::Display) -> AppError {
+    AppError::unauthorized(format!("invalid access token: {why}"))
 }
 
 impl TokenService {
@@ -52,25 +95,109 @@ impl TokenService {
         validation.validate_nbf = true;
         validation.leeway = 5;
         Self {
-            encoding: EncodingKey::from_secret(secret),
-            decoding: DecodingKey::from_secret(secret),
-            validation,
-            issuer: issuer.to_string(),
-            audience: audience.to_string(),
-            ttl,
+            local: LocalKeys {
+                encoding: EncodingKey::from_secret(secret),
+                decoding: DecodingKey::from_secret(secret),
+                validation,
+                issuer: issuer.to_string(),
+                audience: audience.to_string(),
+                ttl,
+            },
+            local_accepted: true,
+            external: None,
         }
     }
 
-    pub fn issue(&self, user: UserId, grants: &[RoleGrant]) -> Result<IssuedToken, AppError> {
+    /// Refuse the service's own tokens (every login goes through the provider).
+    pub fn without_local_tokens(mut self) -> Self {
+        self.local_accepted = false;
+        self
+    }
+
+    /// Also accept tokens of an external identity provider. Every key of the
+    /// JWKS must carry a `kid` and be asymmetric, and each is bound to the one
+    /// configured algorithm of its family.
+    pub fn with_identity_provider(
+        mut self,
+        config: &IdentityProviderConfig,
+        jwks: &str,
+    ) -> Result<Self, String> {
+        let mut algorithms = Vec::new();
+        for name in &config.algorithms {
+            let alg: Algorithm = name
+                .parse()
+                .map_err(|_| format!("unknown identity provider algorithm {name:?}"))?;
+            if matches!(alg, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512) {
+                return Err(format!(
+                    "identity provider algorithm {name} is symmetric; use RS256, ES256 or EdDSA"
+                ));
+            }
+            algorithms.push(alg);
+        }
+        let set: JwkSet =
+            serde_json::from_str(jwks).map_err(|e| format!("identity provider JWKS: {e}"))?;
+        let mut keys = HashMap::new();
+        for jwk in &set.keys {
+            let kid = jwk
+                .common
+                .key_id
+                .clone()
+                .ok_or("every identity provider key needs a kid")?;
+            if matches!(jwk.algorithm, AlgorithmParameters::OctetKey(_)) {
+                return Err(format!("identity provider key {kid} is symmetric"));
+            }
+            let key = DecodingKey::from_jwk(jwk)
+                .map_err(|e| format!("identity provider key {kid}: {e}"))?;
+            // The key's own `alg` when it names one, else the configured
+            // algorithm of the key's family.
+            let declared = jwk
+                .common
+                .key_algorithm
+                .and_then(|a| a.to_string().parse::<Algorithm>().ok());
+            let alg = algorithms
+                .iter()
+                .copied()
+                .filter(|a| a.family() == key.family())
+                .find(|a| declared.is_none_or(|d| d == *a))
+                .ok_or_else(|| {
+                    format!("identity provider key {kid} matches none of the configured algorithms")
+                })?;
+            if keys.insert(kid.clone(), (key, alg)).is_some() {
+                return Err(format!("identity provider kid {kid} appears twice"));
+            }
+        }
+        if keys.is_empty() {
+            return Err("the identity provider JWKS holds no keys".into());
+        }
+        self.external = Some(ExternalKeys {
+            keys,
+            issuer: config.issuer.clone(),
+            audience: config.audience.clone(),
+        });
+        Ok(self)
+    }
+
+    pub fn access_ttl(&self) -> Duration {
+        self.local.ttl
+    }
+
+    pub fn issue(
+        &self,
+        user: UserId,
+        session: SessionId,
+        grants: &[RoleGrant],
+    ) -> Result<IssuedToken, AppError> {
         let now = chrono::Utc::now().timestamp();
+        let local = &self.local;
         let claims = Claims {
             sub: user.to_string(),
-            iss: self.issuer.clone(),
-            aud: self.audience.clone(),
-            exp: now + self.ttl.as_secs() as i64,
+            iss: local.issuer.clone(),
+            aud: local.audience.clone(),
+            exp: now + local.ttl.as_secs() as i64,
             nbf: now,
             iat: now,
             jti: uuid::Uuid::now_v7().to_string(),
+            sid: session.to_string(),
             roles: grants
                 .iter()
                 .map(|g| GrantClaim {
@@ -79,31 +206,61 @@ impl TokenService {
                 })
                 .collect(),
         };
-        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &local.encoding)
             .map_err(AppError::internal)?;
         Ok(IssuedToken {
             token,
-            expires_in: self.ttl.as_secs(),
+            expires_in: local.ttl.as_secs(),
         })
     }
 
-    /// Checks the signature and claims and returns the caller they prove.
-    pub fn verify(&self, token: &str) -> Result<Caller, AppError> {
-        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
-            .map_err(|e| AppError::unauthorized(format!("invalid access token: {e}")))?;
+    /// Checks the signature and claims and returns who the token speaks for.
+    pub fn verify(&self, token: &str) -> Result<Subject, AppError> {
+        // `alg: none` and unknown algorithms fail here: the header does not parse.
+        let header = jsonwebtoken::decode_header(token).map_err(refused)?;
+        if header.alg == Algorithm::HS256 {
+            if !self.local_accepted {
+                return Err(refused("this service accepts identity provider tokens only"));
+            }
+            return self.verify_local(token);
+        }
+        let Some(external) = &self.external else {
+            return Err(refused(format!("algorithm {:?} is not accepted", header.alg)));
+        };
+        let kid = header.kid.ok_or_else(|| refused("the token names no key (kid)"))?;
+        let (key, alg) = external
+            .keys
+            .get(&kid)
+            .ok_or_else(|| refused(format!("unknown key id {kid:?}")))?;
+        if header.alg != *alg {
+            return Err(refused(format!(
+                "key {kid:?} is used with {alg:?}, not {:?}",
+                header.alg
+            )));
+        }
+        let mut validation = Validation::new(*alg);
+        validation.set_issuer(&[&external.issuer]);
+        validation.set_audience(&[&external.audience]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        validation.validate_nbf = true;
+        validation.leeway = 5;
+        let data =
+            jsonwebtoken::decode::<ExternalClaims>(token, key, &validation).map_err(refused)?;
+        if data.claims.sub.is_empty() || data.claims.sub.len() > 255 {
+            return Err(refused("bad subject"));
+        }
+        Ok(Subject::External {
+            subject: data.claims.sub,
+        })
+    }
+
+    fn verify_local(&self, token: &str) -> Result<Subject, AppError> {
+        let data = jsonwebtoken::decode::<Claims>(token, &self.local.decoding, &self.local.validation)
+            .map_err(refused)?;
         let claims = data.claims;
-        let bad = |what: &str| AppError::unauthorized(format!("invalid access token: bad {what}"));
-        let user_id = claims.sub.parse().map_err(|_| bad("subject"))?;
-        let grants = claims
-            .roles
-            .iter()
-            .map(|g| {
-                Ok(RoleGrant {
-                    role: g.role.parse().map_err(|_| bad("role"))?,
-                    organisation_id: g.org.parse().map_err(|_| bad("organisation"))?,
-                })
-            })
-            .collect::<Result<_, AppError>>()?;
-        Ok(Caller { user_id, grants })
+        Ok(Subject::Local {
+            user: claims.sub.parse().map_err(|_| refused("bad subject"))?,
+            session: claims.sid.parse().map_err(|_| refused("bad session"))?,
+        })
     }
 }

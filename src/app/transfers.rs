@@ -7,15 +7,16 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::App;
-use super::caller::Caller;
+use super::access::{self, AccountFacts, Leg, TRANSFER_MAKERS, authorise_transfer};
+use super::caller::{Caller, READERS};
 use super::idempotency::{Claim, StoredResponse};
 use super::page::{Limit, Page};
 use super::transfer_view::TransferView;
-use crate::domain::{AccountId, Amount, Direction, LedgerId, TransferId, TransferKind};
+use crate::domain::{AccountId, Amount, Direction, LedgerId, Role, TransferId, TransferKind};
 use crate::error::AppError;
 use crate::ledger::command::Provenance;
-use crate::ledger::{Command, LegRequest, NewTransfer, Resolution};
-use crate::store::{journal, ledgers};
+use crate::ledger::{Command, JournalEntry, LedgerError, LegRequest, NewTransfer, Resolution};
+use crate::store::{DbConnection, journal, ledgers};
 
 /// Longest a hold may wait before it is released by itself.
 pub const MAX_HOLD_SECONDS: u64 = 30 * 24 * 3600;
@@ -215,7 +216,7 @@ impl App {
         key: Option<&str>,
         request: CreateTransferRequest,
     ) -> Result<StoredResponse, AppError> {
-        caller.require_admin()?;
+        caller.require_any(TRANSFER_MAKERS)?;
         let key = key.ok_or_else(|| {
             AppError::new(
                 crate::error::ErrorCode::IdempotencyKeyMissing,
@@ -232,7 +233,38 @@ impl App {
         // Malformed requests are refused before anything is stored; they would be
         // refused the same way on every retry.
         let command = request.into_command(caller, Utc::now())?;
+        if let Command::Create(new) = &command
+            && !caller.everywhere(&[Role::Admin])
+        {
+            let legs: Vec<(AccountId, Direction)> =
+                new.legs.iter().map(|l| (l.account_id, l.direction)).collect();
+            self.authorise_legs(caller, new.kind, legs).await?;
+        }
         self.writer.submit(command, Some(claim)).await
+    }
+
+    /// Checks a transfer's legs against the caller's roles (an unknown account
+    /// is refused here just as the engine would refuse it).
+    async fn authorise_legs(
+        &self,
+        caller: &Caller,
+        kind: TransferKind,
+        legs: Vec<(AccountId, Direction)>,
+    ) -> Result<(), AppError> {
+        let ids: Vec<AccountId> = legs.iter().map(|(a, _)| *a).collect();
+        let facts = self.store.run(move |conn| access::facts(conn, &ids)).await?;
+        let legs = legs
+            .iter()
+            .map(|(id, direction)| {
+                Ok(Leg {
+                    direction: *direction,
+                    account: facts
+                        .get(id)
+                        .ok_or(LedgerError::AccountNotFound(*id))?,
+                })
+            })
+            .collect::<Result<Vec<_>, AppError>>()?;
+        authorise_transfer(caller, kind, &legs)
     }
 
     pub async fn settle_transfer(
@@ -243,7 +275,13 @@ impl App {
         action: Settlement,
         request: SettleRequest,
     ) -> Result<StoredResponse, AppError> {
-        caller.require_admin()?;
+        match action {
+            Settlement::Reverse => caller.require_admin()?,
+            Settlement::Post | Settlement::Void => caller.require_any(TRANSFER_MAKERS)?,
+        }
+        if !caller.everywhere(&[Role::Admin]) {
+            self.authorise_settlement(caller, id, action).await?;
+        }
         optional_text("description", &request.description)?;
         optional_text("external_ref", &request.external_ref)?;
         let operation = match action {
@@ -285,17 +323,60 @@ impl App {
         self.writer.submit(command, claim).await
     }
 
+    /// Settling needs the right to make the original transfer; reversing needs
+    /// admin rights over every account it touched. A transfer the caller cannot
+    /// see is not found.
+    async fn authorise_settlement(
+        &self,
+        caller: &Caller,
+        id: TransferId,
+        action: Settlement,
+    ) -> Result<(), AppError> {
+        let reader = caller.clone();
+        let (entry, facts) = self
+            .store
+            .run(move |conn| visible_entry(conn, &reader, &id))
+            .await?;
+        let legs = legs_of(&entry, &facts)?;
+        let allowed = match action {
+            Settlement::Reverse => {
+                if legs
+                    .iter()
+                    .all(|l| caller.covers(&[Role::Admin], &l.account.path))
+                {
+                    Ok(())
+                } else {
+                    Err(AppError::forbidden(
+                        "reversing needs admin rights over every account of the transfer",
+                    ))
+                }
+            }
+            Settlement::Post | Settlement::Void => {
+                authorise_transfer(caller, entry.transfer.kind, &legs)
+            }
+        };
+        allowed.map_err(|e| match e.code {
+            crate::error::ErrorCode::AccountNotFound => AppError::not_found("transfer"),
+            _ => e,
+        })
+    }
+
     pub async fn get_transfer(
         &self,
         caller: &Caller,
         id: TransferId,
     ) -> Result<TransferView, AppError> {
-        caller.require_reader()?;
+        caller.require_any(Role::ALL)?;
+        let caller = caller.clone();
         let views = self
             .store
             .run(move |conn| {
-                let entry = journal::get(conn, &id.to_string())?
-                    .ok_or_else(|| AppError::not_found("transfer"))?;
+                let entry = if caller.everywhere(READERS) {
+                    journal::get(conn, &id.to_string())?
+                        .ok_or_else(|| AppError::not_found("transfer"))?
+                } else {
+                    visible_entry(conn, &caller, &id)?.0
+                };
                 views_of(conn, vec![entry])
             })
             .await?;
@@ -310,13 +391,17 @@ impl App {
         caller: &Caller,
         query: TransferQuery,
     ) -> Result<Page<TransferView>, AppError> {
-        caller.require_reader()?;
+        caller.require_any(Role::ALL)?;
         let limit = Limit::parse(query.limit)?;
         let filter = journal::TransferFilter {
             ledger_id: query.ledger_id.map(|l| l.to_string()),
             account_id: query.account_id.map(|a| a.to_string()),
             kind: query.kind.map(|k| k.as_str().to_string()),
             external_ref: query.external_ref,
+            visible: (!caller.everywhere(READERS)).then(|| journal::Visibility {
+                subtrees: caller.subtrees(READERS),
+                wallet: caller.wallet.map(|w| w.to_string()),
+            }),
         };
         let after = query.cursor.map(|c| c.to_string());
         let views = self
@@ -328,6 +413,41 @@ impl App {
             .await?;
         Ok(limit.finish(views, |v| v.id.to_string()))
     }
+}
+
+/// The transfer and the facts of its accounts, if the caller may read one of
+/// them; not found otherwise.
+fn visible_entry(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    id: &TransferId,
+) -> Result<(JournalEntry, std::collections::HashMap<AccountId, AccountFacts>), AppError> {
+    let entry =
+        journal::get(conn, &id.to_string())?.ok_or_else(|| AppError::not_found("transfer"))?;
+    let ids: Vec<AccountId> = entry.postings.iter().map(|p| p.account_id).collect();
+    let facts = access::facts(conn, &ids)?;
+    if !facts.values().any(|f| access::can_read_account(caller, f)) {
+        return Err(AppError::not_found("transfer"));
+    }
+    Ok((entry, facts))
+}
+
+fn legs_of<'a>(
+    entry: &JournalEntry,
+    facts: &'a std::collections::HashMap<AccountId, AccountFacts>,
+) -> Result<Vec<Leg<'a>>, AppError> {
+    entry
+        .postings
+        .iter()
+        .map(|p| {
+            Ok(Leg {
+                direction: p.direction,
+                account: facts
+                    .get(&p.account_id)
+                    .ok_or_else(|| AppError::internal("posting on a missing account"))?,
+            })
+        })
+        .collect()
 }
 
 /// Renders entries with their ledger's scale and what happened to them since.

@@ -7,6 +7,7 @@ use utoipa::ToSchema;
 use super::App;
 use super::caller::Caller;
 use crate::domain::LedgerId;
+use crate::domain::Role;
 use crate::error::AppError;
 use crate::ledger::audit::{Auditor, Finding};
 use crate::store::{DbConnection, accounts, journal, ledgers};
@@ -68,7 +69,19 @@ impl App {
         caller: &Caller,
         id: LedgerId,
     ) -> Result<VerifyReport, AppError> {
-        caller.require_reader()?;
-        self.store.run(move |conn| verify_ledger(conn, &id)).await
+        let roles = [Role::Admin, Role::Auditor];
+        caller.require_any(&roles)?;
+        let caller = caller.clone();
+        self.store
+            .run(move |conn| {
+                let (_, path) = super::ledgers::visible_ledger(conn, &caller, &id)?;
+                if !caller.covers(&roles, &path) {
+                    return Err(AppError::forbidden(
+                        "verifying needs the admin or auditor role over the ledger's organisation",
+                    ));
+                }
+                verify_ledger(conn, &id)
+            })
+            .await
     }
 }

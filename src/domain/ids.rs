@@ -73,6 +73,22 @@ id_type!(
     /// A node of the organisation tree.
     OrganisationId
 );
+id_type!(
+    /// One login: the family of refresh tokens rotated from it.
+    SessionId
+);
+id_type!(
+    /// A registered volunteer.
+    VolunteerId
+);
+id_type!(
+    /// One role held by one person in one organisation subtree.
+    GrantId
+);
+id_type!(
+    /// One entry of the audit log.
+    AuditEntryId
+);
 
 #[cfg(test)]
 mod tests {

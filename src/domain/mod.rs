@@ -4,12 +4,21 @@
 pub mod account_kind;
 pub mod amount;
 pub mod ids;
+pub mod organisation;
+pub mod phone;
 pub mod role;
 mod text_enum;
 pub mod transfer_kind;
+pub mod volunteer_status;
 
 pub use account_kind::{AccountKind, AccountStatus};
 pub use amount::{Amount, AmountError, Points};
-pub use ids::{AccountId, LedgerId, OrganisationId, TransferId, UserId};
+pub use ids::{
+    AccountId, AuditEntryId, GrantId, LedgerId, OrganisationId, SessionId, TransferId, UserId,
+    VolunteerId,
+};
+pub use organisation::{OrgPath, OrganisationKind, UserStatus};
+pub use phone::Phone;
 pub use role::Role;
 pub use transfer_kind::{Direction, Phase, TransferKind};
+pub use volunteer_status::VolunteerStatus;

@@ -2,6 +2,7 @@
 //! idempotency key.
 
 use std::future::{Ready, ready};
+use std::pin::Pin;
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
@@ -17,16 +18,22 @@ pub struct Authenticated(pub Caller);
 
 impl FromRequest for Authenticated {
     type Error = AppError;
-    type Future = Ready<Result<Self, AppError>>;
+    type Future = Pin<Box<dyn std::future::Future<Output = Result<Self, AppError>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(authenticate(req).map(Authenticated))
+        let found = bearer(req);
+        Box::pin(async move {
+            let (app, token) = found?;
+            app.authenticate(&token).await.map(Authenticated)
+        })
     }
 }
 
-fn authenticate(req: &HttpRequest) -> Result<Caller, AppError> {
+/// The application and the bearer token of the request.
+fn bearer(req: &HttpRequest) -> Result<(web::Data<App>, String), AppError> {
     let app = req
         .app_data::<web::Data<App>>()
+        .cloned()
         .ok_or_else(|| AppError::internal("application state missing"))?;
     let value = req
         .headers()
@@ -42,7 +49,13 @@ fn authenticate(req: &HttpRequest) -> Result<Caller, AppError> {
         .map(str::trim)
         .filter(|t| !t.is_empty())
         .ok_or_else(|| AppError::unauthorized("the Authorization header must be Bearer <token>"))?;
-    app.tokens.verify(token)
+    Ok((app, token.to_string()))
+}
+
+/// The client's address as the socket sees it. Behind a proxy every client
+/// shares the proxy's address; per-user limits still apply.
+pub fn client_address(req: &HttpRequest) -> Option<String> {
+    req.peer_addr().map(|a| a.ip().to_string())
 }
 
 /// The `Idempotency-Key` header, when sent.

@@ -7,7 +7,11 @@ use crate::app::App;
 use crate::error::{AppError, Problem};
 
 /// The process is up.
-#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, description = "Up")))]
+#[utoipa::path(
+    get, path = "/healthz", tag = "operations",
+    responses((status = 200, description = "Up")),
+    security(())
+)]
 #[get("/healthz")]
 pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "ok"}))
@@ -19,7 +23,8 @@ pub async fn healthz() -> HttpResponse {
     responses(
         (status = 200, description = "Ready"),
         (status = 503, description = "Not ready", body = Problem, content_type = "application/problem+json"),
-    )
+    ),
+    security(())
 )]
 #[get("/readyz")]
 pub async fn readyz(app: web::Data<App>) -> Result<HttpResponse, AppError> {

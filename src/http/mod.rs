@@ -2,14 +2,18 @@
 //! case and maps the answer.
 
 pub mod accounts;
+pub mod audit_log;
 pub mod auth;
 pub mod extract;
 pub mod health;
 pub mod ledgers;
 pub mod openapi;
+pub mod organisations;
 pub mod problem;
 pub mod respond;
 pub mod transfers;
+pub mod users;
+pub mod volunteers;
 
 use actix_web::{HttpServer, web};
 use tracing_actix_web::TracingLogger;
@@ -34,6 +38,26 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .service(health::healthz)
     .service(health::readyz)
     .service(auth::token)
+    .service(auth::refresh)
+    .service(auth::logout)
+    .service(organisations::create_organisation)
+    .service(organisations::list_organisations)
+    .service(organisations::get_organisation)
+    .service(organisations::update_organisation)
+    .service(users::create_user)
+    .service(users::list_users)
+    .service(users::get_user)
+    .service(users::update_user)
+    .service(users::grant_role)
+    .service(users::revoke_role)
+    .service(users::me)
+    .service(users::update_me)
+    .service(users::change_password)
+    .service(volunteers::create_volunteer)
+    .service(volunteers::list_volunteers)
+    .service(volunteers::get_volunteer)
+    .service(volunteers::update_volunteer)
+    .service(audit_log::audit_log)
     .service(ledgers::create_ledger)
     .service(ledgers::list_ledgers)
     .service(ledgers::get_ledger)

@@ -3,7 +3,9 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{accounts, auth, health, ledgers, transfers};
+use super::{
+    accounts, audit_log, auth, health, ledgers, organisations, transfers, users, volunteers,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -13,7 +15,14 @@ use super::{accounts, auth, health, ledgers, transfers};
         license(name = "MIT"),
     ),
     paths(
-        auth::token,
+        auth::token, auth::refresh, auth::logout,
+        organisations::create_organisation, organisations::list_organisations,
+        organisations::get_organisation, organisations::update_organisation,
+        users::create_user, users::list_users, users::get_user, users::update_user,
+        users::grant_role, users::revoke_role, users::me, users::update_me, users::change_password,
+        volunteers::create_volunteer, volunteers::list_volunteers, volunteers::get_volunteer,
+        volunteers::update_volunteer,
+        audit_log::audit_log,
         ledgers::create_ledger, ledgers::list_ledgers, ledgers::get_ledger, ledgers::verify_ledger,
         accounts::open_account, accounts::list_accounts, accounts::get_account, accounts::balance,
         accounts::postings, accounts::freeze, accounts::unfreeze, accounts::close,
@@ -23,7 +32,11 @@ use super::{accounts, auth, health, ledgers, transfers};
     ),
     modifiers(&BearerAuth),
     tags(
-        (name = "auth", description = "Log in"),
+        (name = "auth", description = "Log in, refresh, log out"),
+        (name = "organisations", description = "The organisation tree every role is scoped to"),
+        (name = "users", description = "People who log in, their roles, and yourself"),
+        (name = "volunteers", description = "Registered volunteers and their wallets"),
+        (name = "audit", description = "Every change outside the ledger"),
         (name = "ledgers", description = "Points schemes and their integrity"),
         (name = "accounts", description = "Wallets, partner and system accounts"),
         (name = "transfers", description = "The journal: transfers, holds, reversals"),

@@ -21,6 +21,9 @@ impl ResponseError for AppError {
         if self.code == ErrorCode::Unauthorized {
             response.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
         }
+        if let Some(seconds) = self.retry_after {
+            response.insert_header((header::RETRY_AFTER, seconds.to_string()));
+        }
         response.body(serde_json::to_string(&self.problem()).unwrap_or_default())
     }
 }
@@ -54,12 +57,11 @@ pub fn body_error(message: &str) -> AppError {
         ErrorCode::ValidationFailed
     };
     AppError {
-        code,
-        detail: format!("the request body is not valid: {message}"),
         errors: vec![FieldError {
             field: "body".into(),
             message: message.to_string(),
         }],
+        ..AppError::new(code, format!("the request body is not valid: {message}"))
     }
 }
 

@@ -30,6 +30,9 @@ pub struct AccountFilter {
     pub ledger_id: Option<String>,
     pub kind: Option<String>,
     pub status: Option<String>,
+    pub organisation_id: Option<String>,
+    /// Only accounts the caller may read (None: all).
+    pub visible: Option<super::journal::Visibility>,
 }
 
 pub fn page(
@@ -54,6 +57,18 @@ pub fn page(
     }
     if let Some(status) = &filter.status {
         query = query.filter(accounts::status.eq(status.clone()));
+    }
+    if let Some(org) = &filter.organisation_id {
+        query = query.filter(accounts::organisation_id.eq(org.clone()));
+    }
+    if let Some(visible) = &filter.visible {
+        let wallet = visible.wallet.clone().unwrap_or_default();
+        let within = super::organisations::ids_within(conn, &visible.subtrees)?;
+        query = query.filter(
+            accounts::organisation_id
+                .eq_any(within)
+                .or(accounts::id.eq(wallet)),
+        );
     }
     Ok(query.load(conn)?)
 }
@@ -157,6 +172,27 @@ pub fn set_status(
 ) -> Result<(), AppError> {
     diesel::update(accounts::table.find(id.to_string()))
         .set(accounts::status.eq(status.as_str()))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Kind and organisation path of each account, for access decisions.
+pub fn facts(
+    conn: &mut DbConnection,
+    ids: &[String],
+) -> Result<Vec<(String, String, String)>, AppError> {
+    use super::schema::organisations;
+    Ok(accounts::table
+        .inner_join(organisations::table)
+        .filter(accounts::id.eq_any(ids))
+        .select((accounts::id, accounts::kind, organisations::path))
+        .load(conn)?)
+}
+
+/// Re-homes an account (a volunteer moving to another community).
+pub fn set_organisation(conn: &mut DbConnection, id: &str, org: &str) -> Result<(), AppError> {
+    diesel::update(accounts::table.find(id))
+        .set(accounts::organisation_id.eq(org))
         .execute(conn)?;
     Ok(())
 }

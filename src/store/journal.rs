@@ -8,9 +8,10 @@ use diesel::prelude::*;
 
 use super::DbConnection;
 use super::connection::insert_rows;
+use super::organisations::ids_within;
 use super::rows::{PostingRow, TransferRow, parse_column, to_db_time};
 use super::schema::{accounts, postings, transfers};
-use crate::domain::{AccountId, LedgerId, Phase, Points, TransferId};
+use crate::domain::{AccountId, LedgerId, OrgPath, Phase, Points, TransferId};
 use crate::error::AppError;
 use crate::ledger::{ExistingTransfer, JournalEntry, PostingRecord, TransferRecord};
 
@@ -158,6 +159,15 @@ pub struct TransferFilter {
     pub account_id: Option<String>,
     pub kind: Option<String>,
     pub external_ref: Option<String>,
+    /// Only transfers touching an account the caller may read (None: all).
+    pub visible: Option<Visibility>,
+}
+
+/// The accounts a caller may read: those of organisations inside the subtrees,
+/// and their own wallet.
+pub struct Visibility {
+    pub subtrees: Vec<OrgPath>,
+    pub wallet: Option<String>,
 }
 
 /// A page of transfers, newest last, after `cursor` (a transfer id).
@@ -189,6 +199,22 @@ pub fn page(
             transfers::id.eq_any(
                 postings::table
                     .filter(postings::account_id.eq(account.clone()))
+                    .select(postings::transfer_id),
+            ),
+        );
+    }
+    if let Some(visible) = &filter.visible {
+        let within = ids_within(conn, &visible.subtrees)?;
+        let wallet = visible.wallet.clone().unwrap_or_default();
+        query = query.filter(
+            transfers::id.eq_any(
+                postings::table
+                    .inner_join(accounts::table.on(accounts::id.eq(postings::account_id)))
+                    .filter(
+                        accounts::organisation_id
+                            .eq_any(within)
+                            .or(accounts::id.eq(wallet)),
+                    )
                     .select(postings::transfer_id),
             ),
         );

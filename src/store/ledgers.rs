@@ -45,9 +45,17 @@ pub fn find_by_code(conn: &mut DbConnection, code: &str) -> Result<Option<Ledger
         .optional()?)
 }
 
+/// Ledgers a caller is related to: those of the organisations above their
+/// roles (`above`), and of the organisations inside their subtrees.
+pub struct Related {
+    pub above: Vec<String>,
+    pub subtrees: Vec<crate::domain::OrgPath>,
+}
+
 /// A page in id (= creation) order, after `cursor`.
 pub fn page(
     conn: &mut DbConnection,
+    related: Option<&Related>,
     after: Option<&str>,
     limit: i64,
 ) -> Result<Vec<LedgerRow>, AppError> {
@@ -58,6 +66,11 @@ pub fn page(
         .into_boxed();
     if let Some(after) = after {
         query = query.filter(ledgers::id.gt(after.to_string()));
+    }
+    if let Some(related) = related {
+        let mut orgs = super::organisations::ids_within(conn, &related.subtrees)?;
+        orgs.extend(related.above.iter().cloned());
+        query = query.filter(ledgers::organisation_id.eq_any(orgs));
     }
     Ok(query.load(conn)?)
 }
@@ -94,4 +107,13 @@ pub fn save_head(conn: &mut DbConnection, head: &LedgerHead) -> Result<(), AppEr
         ))
         .execute(conn)?;
     Ok(())
+}
+
+/// The ledgers belonging to one organisation.
+pub fn of_organisation(conn: &mut DbConnection, org: &str) -> Result<Vec<LedgerRow>, AppError> {
+    Ok(ledgers::table
+        .filter(ledgers::organisation_id.eq(org))
+        .order(ledgers::id)
+        .select(LedgerRow::as_select())
+        .load(conn)?)
 }

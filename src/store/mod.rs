@@ -4,17 +4,21 @@
 //! boundary the app crosses to reach it.
 
 pub mod accounts;
+pub mod audit_log;
 mod connection;
 pub mod database_url;
 pub mod idempotency;
 pub mod journal;
 pub mod ledgers;
+pub mod login_throttle;
 pub mod migrations;
 pub mod organisations;
 pub mod rows;
 pub mod schema;
+pub mod sessions;
 pub mod settings;
 pub mod users;
+pub mod volunteers;
 
 pub use connection::{DbConnection, Store, write_transaction};
 pub use database_url::{Backend, DatabaseUrl};

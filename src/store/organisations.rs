@@ -1,10 +1,11 @@
-//! The organisation tree.
+//! The organisation tree, stored with a materialised path per node.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::DbConnection;
 use super::schema::organisations;
+use crate::domain::OrgPath;
 use crate::error::AppError;
 
 #[derive(Queryable, Selectable, Insertable, Clone, Debug)]
@@ -13,9 +14,11 @@ use crate::error::AppError;
 pub struct OrganisationRow {
     pub id: String,
     pub parent_id: Option<String>,
+    pub path: String,
     pub name: String,
     pub kind: String,
     pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
 }
 
 pub fn insert(conn: &mut DbConnection, row: &OrganisationRow) -> Result<(), AppError> {
@@ -41,4 +44,110 @@ pub fn first_root(conn: &mut DbConnection) -> Result<Option<OrganisationRow>, Ap
         .select(OrganisationRow::as_select())
         .first(conn)
         .optional()?)
+}
+
+/// The ids of every organisation inside one of the subtrees, to filter other
+/// tables by. (A city's tree has thousands of nodes at most; one indexed
+/// prefix scan per subtree.)
+pub fn ids_within(conn: &mut DbConnection, subtrees: &[OrgPath]) -> Result<Vec<String>, AppError> {
+    let mut ids = Vec::new();
+    for subtree in subtrees {
+        let found: Vec<String> = organisations::table
+            .filter(organisations::path.like(format!("{}%", subtree.as_str())))
+            .select(organisations::id)
+            .load(conn)?;
+        ids.extend(found);
+    }
+    Ok(ids)
+}
+
+pub struct OrganisationFilter {
+    pub parent_id: Option<String>,
+    pub kind: Option<String>,
+}
+
+/// A page of the organisations inside the subtrees, in id order.
+pub fn page(
+    conn: &mut DbConnection,
+    subtrees: &[OrgPath],
+    filter: &OrganisationFilter,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<OrganisationRow>, AppError> {
+    if subtrees.is_empty() {
+        return Ok(Vec::new());
+    }
+    let within = ids_within(conn, subtrees)?;
+    let mut query = organisations::table
+        .select(OrganisationRow::as_select())
+        .filter(organisations::id.eq_any(within))
+        .order(organisations::id)
+        .limit(limit)
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(organisations::id.gt(after.to_string()));
+    }
+    if let Some(parent) = &filter.parent_id {
+        query = query.filter(organisations::parent_id.eq(parent.clone()));
+    }
+    if let Some(kind) = &filter.kind {
+        query = query.filter(organisations::kind.eq(kind.clone()));
+    }
+    Ok(query.load(conn)?)
+}
+
+pub fn rename(
+    conn: &mut DbConnection,
+    id: &str,
+    name: &str,
+    at: NaiveDateTime,
+) -> Result<(), AppError> {
+    diesel::update(organisations::table.find(id))
+        .set((organisations::name.eq(name), organisations::updated_at.eq(at)))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Moves a node under `parent`, rewriting the path of its whole subtree.
+pub fn move_subtree(
+    conn: &mut DbConnection,
+    id: &str,
+    parent: &str,
+    from: &OrgPath,
+    to: &OrgPath,
+    at: NaiveDateTime,
+) -> Result<(), AppError> {
+    let subtree: Vec<(String, String)> = organisations::table
+        .filter(organisations::path.like(format!("{}%", from.as_str())))
+        .select((organisations::id, organisations::path))
+        .load(conn)?;
+    diesel::update(organisations::table.find(id))
+        .set((
+            organisations::parent_id.eq(parent),
+            organisations::updated_at.eq(at),
+        ))
+        .execute(conn)?;
+    for (node, path) in subtree {
+        let old: OrgPath = super::rows::parse_column(&path, "organisations.path")?;
+        let new = old
+            .rebase(from, to)
+            .ok_or_else(|| AppError::internal("subtree path outside its root"))?;
+        diesel::update(organisations::table.find(node))
+            .set(organisations::path.eq(new.as_str()))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Paths of the given organisations, by id.
+pub fn paths(
+    conn: &mut DbConnection,
+    ids: &[String],
+) -> Result<std::collections::HashMap<String, String>, AppError> {
+    Ok(organisations::table
+        .filter(organisations::id.eq_any(ids))
+        .select((organisations::id, organisations::path))
+        .load::<(String, String)>(conn)?
+        .into_iter()
+        .collect())
 }

@@ -65,6 +65,7 @@ impl LedgerRow {
 pub struct AccountRow {
     pub id: String,
     pub ledger_id: String,
+    pub organisation_id: String,
     pub kind: String,
     pub name: String,
     pub no_overdraft: bool,

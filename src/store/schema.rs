@@ -11,9 +11,11 @@ diesel::table! {
     organisations (id) {
         id -> Text,
         parent_id -> Nullable<Text>,
+        path -> Text,
         name -> Text,
         kind -> Text,
         created_at -> Timestamp,
+        updated_at -> Timestamp,
     }
 }
 
@@ -24,7 +26,9 @@ diesel::table! {
         password_hash -> Text,
         display_name -> Text,
         status -> Text,
+        external_subject -> Nullable<Text>,
         created_at -> Timestamp,
+        updated_at -> Timestamp,
     }
 }
 
@@ -57,6 +61,7 @@ diesel::table! {
     accounts (id) {
         id -> Text,
         ledger_id -> Text,
+        organisation_id -> Text,
         kind -> Text,
         name -> Text,
         no_overdraft -> Bool,
@@ -122,7 +127,72 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    sessions (id) {
+        id -> Text,
+        user_id -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+        revoked_reason -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    refresh_tokens (token_hash) {
+        token_hash -> Text,
+        session_id -> Text,
+        issued_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    login_throttle (bucket) {
+        bucket -> Text,
+        window_start -> Timestamp,
+        failures -> Integer,
+    }
+}
+
+diesel::table! {
+    audit_log (id) {
+        id -> Text,
+        at -> Timestamp,
+        actor_id -> Nullable<Text>,
+        action -> Text,
+        entity_type -> Text,
+        entity_id -> Text,
+        organisation_id -> Nullable<Text>,
+        before -> Nullable<Text>,
+        after -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    volunteers (id) {
+        id -> Text,
+        name -> Text,
+        phone_hash -> Text,
+        phone_last4 -> Text,
+        organisation_id -> Text,
+        card_number -> Nullable<Text>,
+        pin_hash -> Nullable<Text>,
+        leaderboard_consent -> Bool,
+        status -> Text,
+        account_id -> Text,
+        user_id -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(accounts -> ledgers (ledger_id));
+diesel::joinable!(accounts -> organisations (organisation_id));
+diesel::joinable!(role_grants -> organisations (organisation_id));
+diesel::joinable!(volunteers -> organisations (organisation_id));
+diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(role_grants -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -135,4 +205,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     transfers,
     postings,
     idempotency_keys,
+    sessions,
+    refresh_tokens,
+    login_throttle,
+    audit_log,
+    volunteers,
 );

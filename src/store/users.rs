@@ -4,7 +4,9 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::DbConnection;
-use super::schema::{role_grants, users};
+use super::organisations::ids_within;
+use super::schema::{organisations, role_grants, users};
+use crate::domain::OrgPath;
 use crate::error::AppError;
 
 #[derive(Queryable, Selectable, Insertable, Clone, Debug)]
@@ -16,7 +18,9 @@ pub struct UserRow {
     pub password_hash: String,
     pub display_name: String,
     pub status: String,
+    pub external_subject: Option<String>,
     pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
 }
 
 #[derive(Queryable, Selectable, Insertable, Clone, Debug)]
@@ -29,6 +33,9 @@ pub struct RoleGrantRow {
     pub organisation_id: String,
     pub created_at: NaiveDateTime,
 }
+
+/// A grant with the path of its organisation, which is what scope checks need.
+pub type GrantWithPath = (RoleGrantRow, String);
 
 pub fn insert(conn: &mut DbConnection, user: &UserRow) -> Result<(), AppError> {
     diesel::insert_into(users::table)
@@ -44,6 +51,19 @@ pub fn grant(conn: &mut DbConnection, grant: &RoleGrantRow) -> Result<(), AppErr
     Ok(())
 }
 
+pub fn revoke(conn: &mut DbConnection, grant_id: &str) -> Result<(), AppError> {
+    diesel::delete(role_grants::table.find(grant_id)).execute(conn)?;
+    Ok(())
+}
+
+pub fn get(conn: &mut DbConnection, id: &str) -> Result<Option<UserRow>, AppError> {
+    Ok(users::table
+        .find(id)
+        .select(UserRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
 pub fn find_by_username(
     conn: &mut DbConnection,
     username: &str,
@@ -55,10 +75,109 @@ pub fn find_by_username(
         .optional()?)
 }
 
-pub fn grants_of(conn: &mut DbConnection, user_id: &str) -> Result<Vec<RoleGrantRow>, AppError> {
+pub fn find_by_external_subject(
+    conn: &mut DbConnection,
+    subject: &str,
+) -> Result<Option<UserRow>, AppError> {
+    Ok(users::table
+        .filter(users::external_subject.eq(subject))
+        .select(UserRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn grants_of(conn: &mut DbConnection, user_id: &str) -> Result<Vec<GrantWithPath>, AppError> {
     Ok(role_grants::table
+        .inner_join(organisations::table)
         .filter(role_grants::user_id.eq(user_id))
         .order(role_grants::id)
-        .select(RoleGrantRow::as_select())
+        .select((RoleGrantRow::as_select(), organisations::path))
         .load(conn)?)
+}
+
+pub fn grants_of_many(
+    conn: &mut DbConnection,
+    user_ids: &[String],
+) -> Result<Vec<GrantWithPath>, AppError> {
+    Ok(role_grants::table
+        .inner_join(organisations::table)
+        .filter(role_grants::user_id.eq_any(user_ids))
+        .order(role_grants::id)
+        .select((RoleGrantRow::as_select(), organisations::path))
+        .load(conn)?)
+}
+
+/// A page of the users holding at least one role inside the subtrees.
+pub fn page(
+    conn: &mut DbConnection,
+    subtrees: &[OrgPath],
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<UserRow>, AppError> {
+    if subtrees.is_empty() {
+        return Ok(Vec::new());
+    }
+    let within = ids_within(conn, subtrees)?;
+    let in_scope = role_grants::table
+        .filter(role_grants::organisation_id.eq_any(within))
+        .select(role_grants::user_id);
+    let mut query = users::table
+        .filter(users::id.eq_any(in_scope))
+        .select(UserRow::as_select())
+        .order(users::id)
+        .limit(limit)
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(users::id.gt(after.to_string()));
+    }
+    Ok(query.load(conn)?)
+}
+
+pub struct UserChange<'a> {
+    pub display_name: Option<&'a str>,
+    pub status: Option<&'a str>,
+    pub password_hash: Option<&'a str>,
+    pub external_subject: Option<Option<&'a str>>,
+}
+
+pub fn update(
+    conn: &mut DbConnection,
+    id: &str,
+    change: &UserChange<'_>,
+    at: NaiveDateTime,
+) -> Result<(), AppError> {
+    let target = users::table.find(id);
+    if let Some(name) = change.display_name {
+        diesel::update(target).set(users::display_name.eq(name)).execute(conn)?;
+    }
+    if let Some(status) = change.status {
+        diesel::update(target).set(users::status.eq(status)).execute(conn)?;
+    }
+    if let Some(hash) = change.password_hash {
+        diesel::update(target).set(users::password_hash.eq(hash)).execute(conn)?;
+    }
+    if let Some(subject) = change.external_subject {
+        diesel::update(target)
+            .set(users::external_subject.eq(subject))
+            .execute(conn)?;
+    }
+    diesel::update(target).set(users::updated_at.eq(at)).execute(conn)?;
+    Ok(())
+}
+
+/// Moves every grant of one role of a user to another organisation.
+pub fn move_grants(
+    conn: &mut DbConnection,
+    user_id: &str,
+    role: &str,
+    org: &str,
+) -> Result<(), AppError> {
+    diesel::update(
+        role_grants::table
+            .filter(role_grants::user_id.eq(user_id))
+            .filter(role_grants::role.eq(role)),
+    )
+    .set(role_grants::organisation_id.eq(org))
+    .execute(conn)?;
+    Ok(())
 }

@@ -12,9 +12,7 @@ use std::time::{Duration, Instant};
 use reqwest::blocking::Client;
 use serde_json::{Value, json};
 
-use timebank::app::caller::RoleGrant;
-use timebank::app::tokens::TokenService;
-use timebank::domain::{OrganisationId, Role, UserId};
+use timebank::domain::Role;
 
 pub const SECRET: &str = "test-secret-that-is-long-enough-0123456789";
 pub const ISSUER: &str = "timebank";
@@ -344,6 +342,14 @@ impl Api {
         self.send(self.http.get(format!("{}{path}", self.base)))
     }
 
+    pub fn patch(&self, path: &str, body: &Value) -> Reply {
+        self.send(self.http.patch(format!("{}{path}", self.base)).json(body))
+    }
+
+    pub fn delete(&self, path: &str) -> Reply {
+        self.send(self.http.delete(format!("{}{path}", self.base)))
+    }
+
     pub fn post(&self, path: &str, body: &Value, key: Option<&str>) -> Reply {
         let mut request = self.http.post(format!("{}{path}", self.base)).json(body);
         if let Some(k) = key {
@@ -369,6 +375,12 @@ impl Api {
         }
         self.send(request)
     }
+}
+
+/// Eight pseudo-random digits (distinct phone numbers for tests).
+pub fn rand_digits() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    (u64::from(std::process::id()) * 1_000 + NEXT.fetch_add(1, Ordering::Relaxed)) % 100_000_000
 }
 
 pub fn fresh_key() -> String {
@@ -433,25 +445,81 @@ impl Bank {
         self.api = Api::new(&self.server.base, self.api.token.clone());
     }
 
-    /// A token for someone holding `role` in the root organisation, minted with
-    /// the service's own key.
-    pub fn token_for(&self, role: Role) -> String {
-        let tokens = TokenService::new(
-            SECRET.as_bytes(),
-            ISSUER,
-            AUDIENCE,
-            Duration::from_secs(900),
+    /// Logs in; returns the whole token answer (access and refresh token).
+    pub fn login(&self, username: &str, password: &str) -> Value {
+        let r = self.api.anonymous().post(
+            "/v1/auth/token",
+            &json!({"username": username, "password": password}),
+            None,
         );
-        tokens
-            .issue(
-                UserId::generate(),
-                &[RoleGrant {
-                    role,
-                    organisation_id: self.organisation_id.parse::<OrganisationId>().expect("org"),
-                }],
-            )
-            .expect("issue")
-            .token
+        assert_eq!(r.status, 200, "login {username}: {}", r.body);
+        r.body
+    }
+
+    /// An organisation under `parent`; returns its id.
+    pub fn organisation(&self, name: &str, kind: &str, parent: &str) -> String {
+        let r = self.api.post(
+            "/v1/organisations",
+            &json!({"name": name, "kind": kind, "parent_id": parent}),
+            None,
+        );
+        assert_eq!(r.status, 201, "create organisation: {}", r.body);
+        r.id()
+    }
+
+    /// A new person holding `role` in `organisation`, logged in: (user id, token).
+    pub fn person(&self, role: Role, organisation: &str) -> (String, String) {
+        let username = format!("{}-{}", role.as_str(), fresh_key());
+        let created = self.api.post(
+            "/v1/users",
+            &json!({
+                "username": username,
+                "password": PASSWORD,
+                "roles": [{"role": role.as_str(), "organisation_id": organisation}],
+            }),
+            None,
+        );
+        assert_eq!(created.status, 201, "create user: {}", created.body);
+        let token = self.login(&username, PASSWORD)["access_token"]
+            .as_str()
+            .expect("token")
+            .to_string();
+        (created.id(), token)
+    }
+
+    /// A registered volunteer of `organisation` who can log in: (volunteer
+    /// JSON, token).
+    pub fn volunteer_login(&self, organisation: &str) -> (Value, String) {
+        let username = format!("vol-{}", fresh_key());
+        let r = self.api.post(
+            "/v1/volunteers",
+            &json!({
+                "name": "Volunteer",
+                "phone": format!("+86 138{:08}", rand_digits()),
+                "organisation_id": organisation,
+                "login": {"username": username, "password": PASSWORD},
+            }),
+            None,
+        );
+        assert_eq!(r.status, 201, "register volunteer: {}", r.body);
+        let token = self.login(&username, PASSWORD)["access_token"]
+            .as_str()
+            .expect("token")
+            .to_string();
+        (r.body, token)
+    }
+
+    /// A token for a new person holding `role` at the root of the tree (partner
+    /// staff at a new partner under the root).
+    pub fn token_for(&self, role: Role) -> String {
+        match role {
+            Role::Volunteer => self.volunteer_login(&self.organisation_id).1,
+            Role::PartnerStaff => {
+                let partner = self.organisation("Shop", "partner", &self.organisation_id);
+                self.person(role, &partner).1
+            }
+            _ => self.person(role, &self.organisation_id).1,
+        }
     }
 
     pub fn as_role(&self, role: Role) -> Api {

@@ -9,10 +9,14 @@ CREATE TABLE settings (
 CREATE TABLE organisations (
     id         TEXT PRIMARY KEY,
     parent_id  TEXT REFERENCES organisations (id),
+    -- '/root-id/.../own-id/': a subtree is every path starting with its root's.
+    path       TEXT NOT NULL UNIQUE,
     name       TEXT NOT NULL,
     kind       TEXT NOT NULL,
-    created_at TIMESTAMP NOT NULL
+    created_at TIMESTAMP NOT NULL,
+    updated_at TIMESTAMP NOT NULL
 );
+CREATE INDEX organisations_parent ON organisations (parent_id, id);
 
 CREATE TABLE users (
     id            TEXT PRIMARY KEY,
@@ -20,7 +24,10 @@ CREATE TABLE users (
     password_hash TEXT NOT NULL,
     display_name  TEXT NOT NULL,
     status        TEXT NOT NULL CHECK (status IN ('active', 'disabled')),
-    created_at    TIMESTAMP NOT NULL
+    -- The `sub` of an external identity provider's tokens for this person.
+    external_subject TEXT UNIQUE,
+    created_at    TIMESTAMP NOT NULL,
+    updated_at    TIMESTAMP NOT NULL
 );
 
 CREATE TABLE role_grants (
@@ -31,6 +38,7 @@ CREATE TABLE role_grants (
     created_at      TIMESTAMP NOT NULL,
     UNIQUE (user_id, role, organisation_id)
 );
+CREATE INDEX role_grants_organisation ON role_grants (organisation_id);
 
 CREATE TABLE ledgers (
     id                  TEXT PRIMARY KEY,
@@ -48,6 +56,8 @@ CREATE TABLE ledgers (
 CREATE TABLE accounts (
     id              TEXT PRIMARY KEY,
     ledger_id       TEXT NOT NULL REFERENCES ledgers (id),
+    -- Whose account it is: decides who may see and move it.
+    organisation_id TEXT NOT NULL REFERENCES organisations (id),
     kind            TEXT NOT NULL CHECK (kind IN ('volunteer', 'partner', 'issuance', 'community_fund', 'expiry', 'settlement')),
     name            TEXT NOT NULL,
     no_overdraft    BOOLEAN NOT NULL,
@@ -64,6 +74,7 @@ CREATE TABLE accounts (
     CHECK (NOT no_overdraft OR debits_posted + debits_pending <= credits_posted)
 );
 CREATE INDEX accounts_ledger ON accounts (ledger_id, id);
+CREATE INDEX accounts_organisation ON accounts (organisation_id, id);
 
 CREATE TABLE transfers (
     id           TEXT PRIMARY KEY,

@@ -1,0 +1,155 @@
+//! The audit log: every change outside the ledger, with who made it, when, and
+//! the object before and after. Written in the same transaction as the change.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::App;
+use super::caller::Caller;
+use super::page::{Limit, Page};
+use crate::domain::{AuditEntryId, OrganisationId, Role, UserId};
+use crate::error::AppError;
+use crate::store::DbConnection;
+use crate::store::audit_log::{self, AuditFilter, AuditRow};
+use crate::store::rows::{from_db_time, parse_column, to_db_time};
+
+/// One change to record.
+pub struct Change<'a> {
+    pub actor: Option<UserId>,
+    /// `<entity>.<verb>`, e.g. `organisation.moved`.
+    pub action: &'a str,
+    pub entity_type: &'a str,
+    pub entity_id: String,
+    /// Where the change happened; decides which admins and auditors see it.
+    pub organisation_id: Option<OrganisationId>,
+    pub before: Option<serde_json::Value>,
+    pub after: Option<serde_json::Value>,
+}
+
+pub fn record(conn: &mut DbConnection, change: Change<'_>) -> Result<(), AppError> {
+    let text = |v: Option<serde_json::Value>| {
+        v.map(|v| serde_json::to_string(&v))
+            .transpose()
+            .map_err(AppError::internal)
+    };
+    audit_log::insert(
+        conn,
+        &AuditRow {
+            id: AuditEntryId::generate().to_string(),
+            at: to_db_time(Utc::now()),
+            actor_id: change.actor.map(|a| a.to_string()),
+            action: change.action.to_string(),
+            entity_type: change.entity_type.to_string(),
+            entity_id: change.entity_id,
+            organisation_id: change.organisation_id.map(|o| o.to_string()),
+            before: text(change.before)?,
+            after: text(change.after)?,
+        },
+    )
+}
+
+/// JSON of a view, for `before` and `after`.
+pub fn snapshot<T: Serialize>(value: &T) -> Result<serde_json::Value, AppError> {
+    serde_json::to_value(value).map_err(AppError::internal)
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct AuditEntryView {
+    pub id: AuditEntryId,
+    pub at: DateTime<Utc>,
+    /// Who made the change; null for the service itself.
+    pub actor_id: Option<UserId>,
+    pub action: String,
+    pub entity_type: String,
+    pub entity_id: String,
+    pub organisation_id: Option<OrganisationId>,
+    #[schema(value_type = Option<Object>)]
+    pub before: Option<serde_json::Value>,
+    #[schema(value_type = Option<Object>)]
+    pub after: Option<serde_json::Value>,
+}
+
+#[derive(Clone, Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AuditQuery {
+    /// e.g. `user`, `organisation`, `volunteer`, `role_grant`.
+    pub entity_type: Option<String>,
+    pub entity_id: Option<String>,
+    pub actor_id: Option<UserId>,
+    /// e.g. `user.disabled`.
+    pub action: Option<String>,
+    pub limit: Option<u32>,
+    pub cursor: Option<AuditEntryId>,
+}
+
+impl AuditEntryView {
+    fn new(row: AuditRow) -> Result<Self, AppError> {
+        let json = |v: Option<String>| {
+            v.map(|t| serde_json::from_str(&t))
+                .transpose()
+                .map_err(|e| AppError::internal(format!("corrupt audit_log JSON: {e}")))
+        };
+        Ok(Self {
+            id: parse_column(&row.id, "audit_log.id")?,
+            at: from_db_time(row.at),
+            actor_id: row
+                .actor_id
+                .as_deref()
+                .map(|a| parse_column(a, "audit_log.actor_id"))
+                .transpose()?,
+            action: row.action,
+            entity_type: row.entity_type,
+            entity_id: row.entity_id,
+            organisation_id: row
+                .organisation_id
+                .as_deref()
+                .map(|o| parse_column(o, "audit_log.organisation_id"))
+                .transpose()?,
+            before: json(row.before)?,
+            after: json(row.after)?,
+        })
+    }
+}
+
+impl App {
+    /// Administrators and auditors read the changes made inside their subtrees;
+    /// those at the root also see service-wide ones.
+    pub async fn audit_log(
+        &self,
+        caller: &Caller,
+        query: AuditQuery,
+    ) -> Result<Page<AuditEntryView>, AppError> {
+        let roles = [Role::Admin, Role::Auditor];
+        caller.require_any(&roles)?;
+        let limit = Limit::parse(query.limit)?;
+        let subtrees = caller.subtrees(&roles);
+        let everything = caller.everywhere(&roles);
+        let filter = AuditFilter {
+            entity_type: query.entity_type,
+            entity_id: query.entity_id,
+            actor_id: query.actor_id.map(|a| a.to_string()),
+            action: query.action,
+        };
+        let after = query.cursor.map(|c| c.to_string());
+        let rows = self
+            .store
+            .run(move |conn| {
+                audit_log::page(
+                    conn,
+                    &subtrees,
+                    everything,
+                    &filter,
+                    after.as_deref(),
+                    limit.probe(),
+                )
+            })
+            .await?;
+        let views = rows
+            .into_iter()
+            .map(AuditEntryView::new)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(limit.finish(views, |v| v.id.to_string()))
+    }
+}

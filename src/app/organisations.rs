@@ -1,0 +1,359 @@
+//! The organisation tree: city, districts, streets, communities, grids and
+//! partners. Administrators build it inside their subtree; every change is
+//! audited.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::App;
+use super::audit::{self, Change, snapshot};
+use super::caller::Caller;
+use super::idempotency::{Claim, StoredResponse, run_once};
+use super::page::{Limit, Page};
+use crate::domain::{OrgPath, OrganisationId, OrganisationKind, Role};
+use crate::error::AppError;
+use crate::store::organisations::{self, OrganisationFilter, OrganisationRow};
+use crate::store::rows::{from_db_time, parse_column, to_db_time};
+use crate::store::{DbConnection, write_transaction};
+
+/// Every role sees the organisations of its own subtree.
+pub const ANY_ROLE: &[Role] = Role::ALL;
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateOrganisationRequest {
+    pub name: String,
+    pub kind: OrganisationKind,
+    /// The node to create it under (the root is made by `timebank bootstrap`).
+    pub parent_id: OrganisationId,
+}
+
+/// A rename, a move, or both.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateOrganisationRequest {
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Move the node, with its whole subtree, under this one.
+    #[serde(default)]
+    pub parent_id: Option<OrganisationId>,
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct OrganisationView {
+    pub id: OrganisationId,
+    pub parent_id: Option<OrganisationId>,
+    pub name: String,
+    pub kind: OrganisationKind,
+    /// Ids from the root down to this node.
+    pub path: Vec<OrganisationId>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct OrganisationQuery {
+    /// Only the direct children of this node.
+    pub parent_id: Option<OrganisationId>,
+    pub kind: Option<OrganisationKind>,
+    pub limit: Option<u32>,
+    pub cursor: Option<OrganisationId>,
+}
+
+/// A stored node with its path parsed.
+pub struct Node {
+    pub row: OrganisationRow,
+    pub id: OrganisationId,
+    pub path: OrgPath,
+    pub kind: OrganisationKind,
+}
+
+impl Node {
+    pub fn new(row: OrganisationRow) -> Result<Self, AppError> {
+        Ok(Self {
+            id: parse_column(&row.id, "organisations.id")?,
+            path: parse_column(&row.path, "organisations.path")?,
+            kind: parse_column(&row.kind, "organisations.kind")?,
+            row,
+        })
+    }
+
+    pub fn view(&self) -> Result<OrganisationView, AppError> {
+        Ok(OrganisationView {
+            id: self.id,
+            parent_id: self
+                .row
+                .parent_id
+                .as_deref()
+                .map(|p| parse_column(p, "organisations.parent_id"))
+                .transpose()?,
+            name: self.row.name.clone(),
+            kind: self.kind,
+            path: self.path.ids().collect(),
+            created_at: from_db_time(self.row.created_at),
+            updated_at: from_db_time(self.row.updated_at),
+        })
+    }
+
+    pub fn location(&self) -> String {
+        format!("/v1/organisations/{}", self.id)
+    }
+}
+
+/// The node, or `None` when it does not exist.
+pub fn find(conn: &mut DbConnection, id: &OrganisationId) -> Result<Option<Node>, AppError> {
+    organisations::get(conn, &id.to_string())?
+        .map(Node::new)
+        .transpose()
+}
+
+/// The node if `roles` of the caller reach it; 404 otherwise, whether or not
+/// it exists, so nothing outside the caller's scope is disclosed.
+pub fn visible(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    roles: &[Role],
+    id: &OrganisationId,
+) -> Result<Node, AppError> {
+    find(conn, id)?
+        .filter(|n| caller.covers(roles, &n.path))
+        .ok_or_else(|| AppError::not_found("organisation"))
+}
+
+/// Like `visible`, for an organisation named in a request body.
+pub fn named(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    roles: &[Role],
+    field: &str,
+    id: &OrganisationId,
+) -> Result<Node, AppError> {
+    find(conn, id)?
+        .filter(|n| caller.covers(roles, &n.path))
+        .ok_or_else(|| AppError::invalid_field(field, "no such organisation in your scope"))
+}
+
+fn valid_name(name: &str) -> Result<String, AppError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err(AppError::invalid_field("name", "1 to 200 characters"));
+    }
+    Ok(name.to_string())
+}
+
+/// Makes the root of the tree (bootstrap only).
+pub fn create_root(
+    conn: &mut DbConnection,
+    name: &str,
+    now: DateTime<Utc>,
+) -> Result<OrganisationRow, AppError> {
+    let id = OrganisationId::generate();
+    let row = OrganisationRow {
+        id: id.to_string(),
+        parent_id: None,
+        path: OrgPath::root(id).to_string(),
+        name: name.to_string(),
+        kind: OrganisationKind::City.as_str().to_string(),
+        created_at: to_db_time(now),
+        updated_at: to_db_time(now),
+    };
+    organisations::insert(conn, &row)?;
+    Ok(row)
+}
+
+impl App {
+    pub async fn create_organisation(
+        &self,
+        caller: &Caller,
+        key: Option<&str>,
+        request: CreateOrganisationRequest,
+    ) -> Result<StoredResponse, AppError> {
+        caller.require_admin()?;
+        let claim = key
+            .map(|k| Claim::new(caller.idempotency_scope(), k, "POST /v1/organisations", &request))
+            .transpose()?;
+        let caller = caller.clone();
+        run_once(&self.store, &self.in_flight, claim, move |conn| {
+            let name = valid_name(&request.name)?;
+            let parent = named(conn, &caller, &[Role::Admin], "parent_id", &request.parent_id)?;
+            if parent.kind == OrganisationKind::Partner {
+                return Err(AppError::invalid_field(
+                    "parent_id",
+                    "a partner has no organisations under it",
+                ));
+            }
+            let id = OrganisationId::generate();
+            let now = to_db_time(Utc::now());
+            let row = OrganisationRow {
+                id: id.to_string(),
+                parent_id: Some(parent.row.id.clone()),
+                path: parent.path.child(id).to_string(),
+                name,
+                kind: request.kind.as_str().to_string(),
+                created_at: now,
+                updated_at: now,
+            };
+            organisations::insert(conn, &row)?;
+            let node = Node::new(row)?;
+            let view = node.view()?;
+            audit::record(
+                conn,
+                Change {
+                    actor: Some(caller.user_id),
+                    action: "organisation.created",
+                    entity_type: "organisation",
+                    entity_id: id.to_string(),
+                    organisation_id: Some(id),
+                    before: None,
+                    after: Some(snapshot(&view)?),
+                },
+            )?;
+            StoredResponse::created(node.location(), &view)
+        })
+        .await
+    }
+
+    pub async fn get_organisation(
+        &self,
+        caller: &Caller,
+        id: OrganisationId,
+    ) -> Result<OrganisationView, AppError> {
+        let caller = caller.clone();
+        self.store
+            .run(move |conn| visible(conn, &caller, ANY_ROLE, &id)?.view())
+            .await
+    }
+
+    pub async fn list_organisations(
+        &self,
+        caller: &Caller,
+        query: OrganisationQuery,
+    ) -> Result<Page<OrganisationView>, AppError> {
+        let limit = Limit::parse(query.limit)?;
+        let subtrees = caller.subtrees(ANY_ROLE);
+        let filter = OrganisationFilter {
+            parent_id: query.parent_id.map(|p| p.to_string()),
+            kind: query.kind.map(|k| k.as_str().to_string()),
+        };
+        let after = query.cursor.map(|c| c.to_string());
+        let rows = self
+            .store
+            .run(move |conn| {
+                organisations::page(conn, &subtrees, &filter, after.as_deref(), limit.probe())
+            })
+            .await?;
+        let views = rows
+            .into_iter()
+            .map(|r| Node::new(r)?.view())
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(limit.finish(views, |v| v.id.to_string()))
+    }
+
+    /// Renames and moves. A move needs admin rights above the node (over its
+    /// current parent) and over the new parent, and may not go into its own
+    /// subtree.
+    pub async fn update_organisation(
+        &self,
+        caller: &Caller,
+        id: OrganisationId,
+        request: UpdateOrganisationRequest,
+    ) -> Result<OrganisationView, AppError> {
+        caller.require_admin()?;
+        let caller = caller.clone();
+        self.store
+            .run(move |conn| {
+                write_transaction(conn, |conn| {
+                    let admin = [Role::Admin];
+                    let node = visible(conn, &caller, &admin, &id)?;
+                    let before = node.view()?;
+                    let now = to_db_time(Utc::now());
+                    if let Some(name) = &request.name {
+                        let name = valid_name(name)?;
+                        if name != node.row.name {
+                            organisations::rename(conn, &node.row.id, &name, now)?;
+                            let after = find(conn, &id)?
+                                .ok_or_else(|| AppError::not_found("organisation"))?
+                                .view()?;
+                            audit::record(
+                                conn,
+                                Change {
+                                    actor: Some(caller.user_id),
+                                    action: "organisation.renamed",
+                                    entity_type: "organisation",
+                                    entity_id: id.to_string(),
+                                    organisation_id: Some(id),
+                                    before: Some(snapshot(&before)?),
+                                    after: Some(snapshot(&after)?),
+                                },
+                            )?;
+                        }
+                    }
+                    if let Some(parent_id) = request.parent_id {
+                        let current = find(conn, &id)?
+                            .ok_or_else(|| AppError::not_found("organisation"))?;
+                        let before = current.view()?;
+                        if current.row.parent_id.as_deref() != Some(&parent_id.to_string()) {
+                            move_node(conn, &caller, &current, &parent_id, now)?;
+                            let after = find(conn, &id)?
+                                .ok_or_else(|| AppError::not_found("organisation"))?
+                                .view()?;
+                            audit::record(
+                                conn,
+                                Change {
+                                    actor: Some(caller.user_id),
+                                    action: "organisation.moved",
+                                    entity_type: "organisation",
+                                    entity_id: id.to_string(),
+                                    organisation_id: Some(id),
+                                    before: Some(snapshot(&before)?),
+                                    after: Some(snapshot(&after)?),
+                                },
+                            )?;
+                        }
+                    }
+                    find(conn, &id)?
+                        .ok_or_else(|| AppError::not_found("organisation"))?
+                        .view()
+                })
+            })
+            .await
+    }
+}
+
+fn move_node(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    node: &Node,
+    parent_id: &OrganisationId,
+    now: chrono::NaiveDateTime,
+) -> Result<(), AppError> {
+    let admin = [Role::Admin];
+    let Some(old_parent) = node.row.parent_id.as_deref() else {
+        return Err(AppError::invalid_field("parent_id", "the root cannot be moved"));
+    };
+    let old_parent: OrganisationId = parse_column(old_parent, "organisations.parent_id")?;
+    let old_parent = find(conn, &old_parent)?.ok_or_else(|| AppError::not_found("organisation"))?;
+    if !caller.covers(&admin, &old_parent.path) {
+        return Err(AppError::forbidden(
+            "moving a node needs admin rights over its parent",
+        ));
+    }
+    let parent = named(conn, caller, &admin, "parent_id", parent_id)?;
+    if node.path.contains(&parent.path) {
+        return Err(AppError::invalid_field(
+            "parent_id",
+            "a node cannot move into its own subtree",
+        ));
+    }
+    if parent.kind == OrganisationKind::Partner {
+        return Err(AppError::invalid_field(
+            "parent_id",
+            "a partner has no organisations under it",
+        ));
+    }
+    let to = parent.path.child(node.id);
+    organisations::move_subtree(conn, &node.row.id, &parent.row.id, &node.path, &to, now)
+}

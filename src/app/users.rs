@@ -1,0 +1,712 @@
+//! People who log in and the roles they hold, managed by administrators inside
+//! their subtree; and each person's own view of themselves.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::App;
+use super::audit::{self, Change, snapshot};
+use super::caller::{Caller, Grant};
+use super::identity::grants_from_rows;
+use super::idempotency::{Claim, StoredResponse, run_once};
+use super::organisations::named;
+use super::page::{Limit, Page};
+use super::passwords;
+use crate::domain::{GrantId, OrganisationId, OrganisationKind, Role, UserId, UserStatus};
+use crate::error::{AppError, ErrorCode};
+use crate::store::rows::{from_db_time, parse_column, to_db_time};
+use crate::store::users::{self, RoleGrantRow, UserChange, UserRow};
+use crate::store::{DbConnection, sessions, write_transaction};
+
+/// Who may read people: administrators and auditors of their subtree.
+const PEOPLE_READERS: &[Role] = &[Role::Admin, Role::Auditor];
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RoleRequest {
+    pub role: Role,
+    /// The subtree the role applies to; for `partner_staff`, the partner.
+    pub organisation_id: OrganisationId,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateUserRequest {
+    pub username: String,
+    /// At least 12 characters. May be left out for someone who signs in only
+    /// through the identity provider (`external_subject`).
+    #[serde(default)]
+    pub password: Option<String>,
+    #[serde(default)]
+    pub display_name: Option<String>,
+    /// The identity provider's `sub` for this person.
+    #[serde(default)]
+    pub external_subject: Option<String>,
+    /// One or more roles (volunteers are registered with `/v1/volunteers`).
+    pub roles: Vec<RoleRequest>,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateUserRequest {
+    #[serde(default)]
+    pub display_name: Option<String>,
+    /// `disabled` ends every session of the user at once.
+    #[serde(default)]
+    pub status: Option<UserStatus>,
+    /// Sets a new password and ends the user's sessions.
+    #[serde(default)]
+    pub password: Option<String>,
+    #[serde(default)]
+    pub external_subject: Option<String>,
+}
+
+/// What a person may change about themselves. Roles, organisations and status
+/// are not among them; sending them is refused.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateSelfRequest {
+    #[serde(default)]
+    pub display_name: Option<String>,
+    /// Volunteers only: appear on public leaderboards.
+    #[serde(default)]
+    pub leaderboard_consent: Option<bool>,
+}
+
+#[derive(Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangePasswordRequest {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct GrantView {
+    pub id: GrantId,
+    pub role: Role,
+    pub organisation_id: OrganisationId,
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct UserView {
+    pub id: UserId,
+    pub username: String,
+    pub display_name: String,
+    pub status: UserStatus,
+    pub external_subject: Option<String>,
+    pub roles: Vec<GrantView>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct UserQuery {
+    pub limit: Option<u32>,
+    pub cursor: Option<UserId>,
+}
+
+/// A stored user with their roles as held now.
+pub struct Person {
+    pub row: UserRow,
+    pub id: UserId,
+    pub grants: Vec<Grant>,
+}
+
+impl Person {
+    pub fn load(conn: &mut DbConnection, id: &UserId) -> Result<Option<Person>, AppError> {
+        let Some(row) = users::get(conn, &id.to_string())? else {
+            return Ok(None);
+        };
+        let grants = grants_from_rows(users::grants_of(conn, &row.id)?)?;
+        Ok(Some(Person {
+            id: *id,
+            row,
+            grants,
+        }))
+    }
+
+    pub fn view(&self) -> Result<UserView, AppError> {
+        Ok(UserView {
+            id: self.id,
+            username: self.row.username.clone(),
+            display_name: self.row.display_name.clone(),
+            status: parse_column(&self.row.status, "users.status")?,
+            external_subject: self.row.external_subject.clone(),
+            roles: self
+                .grants
+                .iter()
+                .map(|g| GrantView {
+                    id: g.id,
+                    role: g.role,
+                    organisation_id: g.organisation_id,
+                })
+                .collect(),
+            created_at: from_db_time(self.row.created_at),
+            updated_at: from_db_time(self.row.updated_at),
+        })
+    }
+
+    /// Where changes to this person are filed in the audit log.
+    fn home(&self) -> Option<OrganisationId> {
+        self.grants.first().map(|g| g.organisation_id)
+    }
+
+    /// Seen by the caller: themselves, or a role of theirs in the caller's
+    /// reading scope.
+    fn visible_to(&self, caller: &Caller) -> bool {
+        self.id == caller.user_id
+            || caller.everywhere(PEOPLE_READERS)
+            || self
+                .grants
+                .iter()
+                .any(|g| caller.covers(PEOPLE_READERS, &g.path))
+    }
+
+    /// Managed by the caller: every role of this person inside the caller's
+    /// admin scope, so a district admin cannot touch a city admin.
+    fn managed_by(&self, caller: &Caller) -> bool {
+        caller.everywhere(&[Role::Admin])
+            || (!self.grants.is_empty()
+                && self
+                    .grants
+                    .iter()
+                    .all(|g| caller.covers(&[Role::Admin], &g.path)))
+    }
+}
+
+fn load_visible(conn: &mut DbConnection, caller: &Caller, id: &UserId) -> Result<Person, AppError> {
+    Person::load(conn, id)?
+        .filter(|p| p.visible_to(caller))
+        .ok_or_else(|| AppError::not_found("user"))
+}
+
+fn load_managed(conn: &mut DbConnection, caller: &Caller, id: &UserId) -> Result<Person, AppError> {
+    let person = load_visible(conn, caller, id)?;
+    if !person.managed_by(caller) {
+        return Err(AppError::forbidden(
+            "this person holds roles outside your admin scope",
+        ));
+    }
+    Ok(person)
+}
+
+fn valid_username(name: &str) -> Result<String, AppError> {
+    let name = name.trim();
+    let ok = (3..=64).contains(&name.chars().count())
+        && name
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'));
+    if !ok {
+        return Err(AppError::invalid_field(
+            "username",
+            "3 to 64 letters, digits, '.', '_', '-' or '@'",
+        ));
+    }
+    Ok(name.to_string())
+}
+
+fn valid_display_name(name: &str) -> Result<String, AppError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err(AppError::invalid_field("display_name", "1 to 200 characters"));
+    }
+    Ok(name.to_string())
+}
+
+fn valid_subject(subject: &str) -> Result<String, AppError> {
+    if subject.is_empty() || subject.len() > 255 {
+        return Err(AppError::invalid_field("external_subject", "1 to 255 bytes"));
+    }
+    Ok(subject.to_string())
+}
+
+/// Creates a login (for staff here, for volunteers from their registration).
+pub fn insert_user(
+    conn: &mut DbConnection,
+    username: &str,
+    password_hash: String,
+    display_name: &str,
+    external_subject: Option<String>,
+) -> Result<UserRow, AppError> {
+    if users::find_by_username(conn, username)?.is_some() {
+        return Err(AppError::new(
+            ErrorCode::Conflict,
+            format!("username {username:?} is taken"),
+        ));
+    }
+    if let Some(subject) = &external_subject
+        && users::find_by_external_subject(conn, subject)?.is_some()
+    {
+        return Err(AppError::new(
+            ErrorCode::Conflict,
+            "another user is linked to this external subject",
+        ));
+    }
+    let now = to_db_time(Utc::now());
+    let row = UserRow {
+        id: UserId::generate().to_string(),
+        username: username.to_string(),
+        password_hash,
+        display_name: display_name.to_string(),
+        status: UserStatus::Active.as_str().to_string(),
+        external_subject,
+        created_at: now,
+        updated_at: now,
+    };
+    users::insert(conn, &row)?;
+    Ok(row)
+}
+
+/// Grants one role; the organisation must suit the role.
+pub fn insert_grant(
+    conn: &mut DbConnection,
+    user: &UserId,
+    role: Role,
+    organisation: &super::organisations::Node,
+) -> Result<GrantId, AppError> {
+    if role == Role::PartnerStaff && organisation.kind != OrganisationKind::Partner {
+        return Err(AppError::invalid_field(
+            "organisation_id",
+            "partner staff are bound to one partner organisation",
+        ));
+    }
+    let already = users::grants_of(conn, &user.to_string())?
+        .iter()
+        .any(|(g, _)| g.role == role.as_str() && g.organisation_id == organisation.row.id);
+    if already {
+        return Err(AppError::new(
+            ErrorCode::Conflict,
+            "the user already holds this role there",
+        ));
+    }
+    let id = GrantId::generate();
+    users::grant(
+        conn,
+        &RoleGrantRow {
+            id: id.to_string(),
+            user_id: user.to_string(),
+            role: role.as_str().to_string(),
+            organisation_id: organisation.row.id.clone(),
+            created_at: to_db_time(Utc::now()),
+        },
+    )?;
+    Ok(id)
+}
+
+/// A password hash, or an unusable one for provider-only people.
+fn password_hash_or_locked(password: Option<&str>) -> Result<String, AppError> {
+    match password {
+        Some(p) => passwords::hash(p),
+        // Not a PHC string: no password ever verifies against it.
+        None => Ok("!".to_string()),
+    }
+}
+
+impl App {
+    pub async fn create_user(
+        &self,
+        caller: &Caller,
+        key: Option<&str>,
+        request: CreateUserRequest,
+    ) -> Result<StoredResponse, AppError> {
+        caller.require_admin()?;
+        let username = valid_username(&request.username)?;
+        let display_name = valid_display_name(request.display_name.as_deref().unwrap_or(&username))?;
+        let subject = request.external_subject.as_deref().map(valid_subject).transpose()?;
+        if request.password.is_none() && subject.is_none() {
+            return Err(AppError::invalid_field(
+                "password",
+                "give a password, or an external_subject for identity provider sign-in",
+            ));
+        }
+        if request.roles.is_empty() {
+            return Err(AppError::invalid_field("roles", "give at least one role"));
+        }
+        if request.roles.iter().any(|r| r.role == Role::Volunteer) {
+            return Err(AppError::invalid_field(
+                "roles",
+                "volunteers are registered with POST /v1/volunteers",
+            ));
+        }
+        // Hash before the transaction: it is slow on purpose.
+        let hash = {
+            let password = request.password.clone();
+            tokio::task::spawn_blocking(move || password_hash_or_locked(password.as_deref()))
+                .await
+                .map_err(AppError::internal)??
+        };
+        let claim = key
+            .map(|k| Claim::new(caller.idempotency_scope(), k, "POST /v1/users", &redacted(&request)))
+            .transpose()?;
+        let caller = caller.clone();
+        run_once(&self.store, &self.in_flight, claim, move |conn| {
+            let row = insert_user(conn, &username, hash.clone(), &display_name, subject.clone())?;
+            let id: UserId = parse_column(&row.id, "users.id")?;
+            for (i, role) in request.roles.iter().enumerate() {
+                let field = format!("roles[{i}].organisation_id");
+                let org = named(conn, &caller, &[Role::Admin], &field, &role.organisation_id)?;
+                insert_grant(conn, &id, role.role, &org)?;
+            }
+            let person = Person::load(conn, &id)?.ok_or_else(|| AppError::not_found("user"))?;
+            let view = person.view()?;
+            audit::record(
+                conn,
+                Change {
+                    actor: Some(caller.user_id),
+                    action: "user.created",
+                    entity_type: "user",
+                    entity_id: id.to_string(),
+                    organisation_id: person.home(),
+                    before: None,
+                    after: Some(snapshot(&view)?),
+                },
+            )?;
+            StoredResponse::created(format!("/v1/users/{id}"), &view)
+        })
+        .await
+    }
+
+    pub async fn get_user(&self, caller: &Caller, id: UserId) -> Result<UserView, AppError> {
+        let caller = caller.clone();
+        self.store
+            .run(move |conn| load_visible(conn, &caller, &id)?.view())
+            .await
+    }
+
+    pub async fn list_users(
+        &self,
+        caller: &Caller,
+        query: UserQuery,
+    ) -> Result<Page<UserView>, AppError> {
+        caller.require_any(PEOPLE_READERS)?;
+        let limit = Limit::parse(query.limit)?;
+        let subtrees = caller.subtrees(PEOPLE_READERS);
+        let after = query.cursor.map(|c| c.to_string());
+        let views = self
+            .store
+            .run(move |conn| {
+                let rows = users::page(conn, &subtrees, after.as_deref(), limit.probe())?;
+                rows.into_iter()
+                    .map(|row| {
+                        let id = parse_column(&row.id, "users.id")?;
+                        let grants = grants_from_rows(users::grants_of(conn, &row.id)?)?;
+                        Person { row, id, grants }.view()
+                    })
+                    .collect::<Result<Vec<_>, AppError>>()
+            })
+            .await?;
+        Ok(limit.finish(views, |v| v.id.to_string()))
+    }
+
+    pub async fn update_user(
+        &self,
+        caller: &Caller,
+        id: UserId,
+        request: UpdateUserRequest,
+    ) -> Result<UserView, AppError> {
+        caller.require_admin()?;
+        let display_name = request.display_name.as_deref().map(valid_display_name).transpose()?;
+        let subject = request.external_subject.as_deref().map(valid_subject).transpose()?;
+        if id == caller.user_id && request.status == Some(UserStatus::Disabled) {
+            return Err(AppError::invalid_field("status", "you cannot disable yourself"));
+        }
+        let hash = match request.password.clone() {
+            Some(p) => Some(
+                tokio::task::spawn_blocking(move || passwords::hash(&p))
+                    .await
+                    .map_err(AppError::internal)??,
+            ),
+            None => None,
+        };
+        let caller = caller.clone();
+        self.store
+            .run(move |conn| {
+                write_transaction(conn, |conn| {
+                    let person = load_managed(conn, &caller, &id)?;
+                    let before = person.view()?;
+                    if let Some(subject) = &subject
+                        && users::find_by_external_subject(conn, subject)?
+                            .is_some_and(|u| u.id != person.row.id)
+                    {
+                        return Err(AppError::new(
+                            ErrorCode::Conflict,
+                            "another user is linked to this external subject",
+                        ));
+                    }
+                    let now = Utc::now();
+                    users::update(
+                        conn,
+                        &person.row.id,
+                        &UserChange {
+                            display_name: display_name.as_deref(),
+                            status: request.status.map(|s| s.as_str()),
+                            password_hash: hash.as_deref(),
+                            external_subject: subject.as_deref().map(Some),
+                        },
+                        to_db_time(now),
+                    )?;
+                    let ends_sessions =
+                        request.status == Some(UserStatus::Disabled) || hash.is_some();
+                    if ends_sessions {
+                        let reason = if hash.is_some() {
+                            "password reset"
+                        } else {
+                            "user disabled"
+                        };
+                        sessions::revoke_all_of(conn, &person.row.id, None, reason, to_db_time(now))?;
+                    }
+                    let after = Person::load(conn, &id)?
+                        .ok_or_else(|| AppError::not_found("user"))?
+                        .view()?;
+                    let action = match (before.status, after.status) {
+                        (UserStatus::Active, UserStatus::Disabled) => "user.disabled",
+                        (UserStatus::Disabled, UserStatus::Active) => "user.enabled",
+                        _ if hash.is_some() => "user.password_reset",
+                        _ => "user.updated",
+                    };
+                    audit::record(
+                        conn,
+                        Change {
+                            actor: Some(caller.user_id),
+                            action,
+                            entity_type: "user",
+                            entity_id: id.to_string(),
+                            organisation_id: person.home(),
+                            before: Some(snapshot(&before)?),
+                            after: Some(snapshot(&after)?),
+                        },
+                    )?;
+                    Ok(after)
+                })
+            })
+            .await
+    }
+
+    pub async fn grant_role(
+        &self,
+        caller: &Caller,
+        key: Option<&str>,
+        id: UserId,
+        request: RoleRequest,
+    ) -> Result<StoredResponse, AppError> {
+        caller.require_admin()?;
+        if request.role == Role::Volunteer {
+            return Err(AppError::invalid_field(
+                "role",
+                "volunteers are registered with POST /v1/volunteers",
+            ));
+        }
+        let operation = format!("POST /v1/users/{id}/roles");
+        let claim = key
+            .map(|k| Claim::new(caller.idempotency_scope(), k, &operation, &request))
+            .transpose()?;
+        let caller = caller.clone();
+        run_once(&self.store, &self.in_flight, claim, move |conn| {
+            let person = load_managed(conn, &caller, &id)?;
+            let before = person.view()?;
+            let org = named(conn, &caller, &[Role::Admin], "organisation_id", &request.organisation_id)?;
+            let grant = insert_grant(conn, &id, request.role, &org)?;
+            let after = Person::load(conn, &id)?
+                .ok_or_else(|| AppError::not_found("user"))?
+                .view()?;
+            audit::record(
+                conn,
+                Change {
+                    actor: Some(caller.user_id),
+                    action: "role.granted",
+                    entity_type: "user",
+                    entity_id: id.to_string(),
+                    organisation_id: Some(org.id),
+                    before: Some(snapshot(&before)?),
+                    after: Some(snapshot(&after)?),
+                },
+            )?;
+            StoredResponse::created(format!("/v1/users/{id}/roles/{grant}"), &after)
+        })
+        .await
+    }
+
+    pub async fn revoke_role(
+        &self,
+        caller: &Caller,
+        id: UserId,
+        grant: GrantId,
+    ) -> Result<UserView, AppError> {
+        caller.require_admin()?;
+        let caller = caller.clone();
+        self.store
+            .run(move |conn| {
+                write_transaction(conn, |conn| {
+                    let person = load_visible(conn, &caller, &id)?;
+                    let held = person
+                        .grants
+                        .iter()
+                        .find(|g| g.id == grant)
+                        .ok_or_else(|| AppError::not_found("role"))?;
+                    if !caller.covers(&[Role::Admin], &held.path) {
+                        return Err(AppError::not_found("role"));
+                    }
+                    if id == caller.user_id && held.role == Role::Admin {
+                        return Err(AppError::invalid_field(
+                            "role",
+                            "you cannot take away your own admin role",
+                        ));
+                    }
+                    let before = person.view()?;
+                    users::revoke(conn, &grant.to_string())?;
+                    let after = Person::load(conn, &id)?
+                        .ok_or_else(|| AppError::not_found("user"))?
+                        .view()?;
+                    audit::record(
+                        conn,
+                        Change {
+                            actor: Some(caller.user_id),
+                            action: "role.revoked",
+                            entity_type: "user",
+                            entity_id: id.to_string(),
+                            organisation_id: Some(held.organisation_id),
+                            before: Some(snapshot(&before)?),
+                            after: Some(snapshot(&after)?),
+                        },
+                    )?;
+                    Ok(after)
+                })
+            })
+            .await
+    }
+
+    /// What a person changes about themselves.
+    pub async fn update_self(
+        &self,
+        caller: &Caller,
+        request: &UpdateSelfRequest,
+    ) -> Result<(), AppError> {
+        if let Some(name) = &request.display_name {
+            let name = valid_display_name(name)?;
+            let caller = caller.clone();
+            self.store
+                .run(move |conn| {
+                    write_transaction(conn, |conn| {
+                        let id = caller.user_id;
+                        let before = Person::load(conn, &id)?
+                            .ok_or_else(|| AppError::not_found("user"))?;
+                        users::update(
+                            conn,
+                            &id.to_string(),
+                            &UserChange {
+                                display_name: Some(&name),
+                                status: None,
+                                password_hash: None,
+                                external_subject: None,
+                            },
+                            to_db_time(Utc::now()),
+                        )?;
+                        let after = Person::load(conn, &id)?
+                            .ok_or_else(|| AppError::not_found("user"))?;
+                        audit::record(
+                            conn,
+                            Change {
+                                actor: Some(id),
+                                action: "user.updated",
+                                entity_type: "user",
+                                entity_id: id.to_string(),
+                                organisation_id: before.home(),
+                                before: Some(snapshot(&before.view()?)?),
+                                after: Some(snapshot(&after.view()?)?),
+                            },
+                        )
+                    })
+                })
+                .await?;
+        }
+        if let Some(consent) = request.leaderboard_consent {
+            self.set_own_leaderboard_consent(caller, consent).await?;
+        }
+        Ok(())
+    }
+
+    /// A person changes their own password; every other session ends.
+    pub async fn change_own_password(
+        &self,
+        caller: &Caller,
+        request: ChangePasswordRequest,
+    ) -> Result<(), AppError> {
+        let id = caller.user_id;
+        let row = self
+            .store
+            .run(move |conn| users::get(conn, &id.to_string()))
+            .await?
+            .ok_or_else(|| AppError::not_found("user"))?;
+        let ChangePasswordRequest {
+            current_password,
+            new_password,
+        } = request;
+        let hash = tokio::task::spawn_blocking(move || {
+            if !passwords::verify(&current_password, &row.password_hash) {
+                return Err(AppError::forbidden("the current password is wrong"));
+            }
+            passwords::hash(&new_password).map_err(|e| AppError {
+                errors: vec![crate::error::FieldError {
+                    field: "new_password".into(),
+                    message: e.detail.clone(),
+                }],
+                ..e
+            })
+        })
+        .await
+        .map_err(AppError::internal)??;
+        let session = caller.session_id;
+        let actor = caller.user_id;
+        let home = caller.grants.first().map(|g| g.organisation_id);
+        self.store
+            .run(move |conn| {
+                write_transaction(conn, |conn| {
+                    let now = to_db_time(Utc::now());
+                    users::update(
+                        conn,
+                        &id.to_string(),
+                        &UserChange {
+                            display_name: None,
+                            status: None,
+                            password_hash: Some(&hash),
+                            external_subject: None,
+                        },
+                        now,
+                    )?;
+                    // Keep the session this request came from; end the others.
+                    let keep = session.map(|s| s.to_string());
+                    sessions::revoke_all_of(
+                        conn,
+                        &id.to_string(),
+                        keep.as_deref(),
+                        "password changed",
+                        now,
+                    )?;
+                    audit::record(
+                        conn,
+                        Change {
+                            actor: Some(actor),
+                            action: "user.password_changed",
+                            entity_type: "user",
+                            entity_id: id.to_string(),
+                            organisation_id: home,
+                            before: None,
+                            after: None,
+                        },
+                    )
+                })
+            })
+            .await
+    }
+}
+
+/// The request as fingerprinted for idempotency: without the password.
+fn redacted(request: &CreateUserRequest) -> CreateUserRequest {
+    CreateUserRequest {
+        password: request.password.as_ref().map(|_| "***".to_string()),
+        ..request.clone()
+    }
+}

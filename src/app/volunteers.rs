@@ -1,0 +1,508 @@
+//! Registered volunteers. Registering one opens their wallet (no overdraft) in
+//! the scheme's ledger. Phone numbers are kept only as a keyed hash (for
+//! search) and their last four digits; PINs only as argon2 hashes.
+
+use chrono::{DateTime, Utc};
+use hmac::{KeyInit, Mac};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::App;
+use super::accounts::{OpenAccountRequest, open_account};
+use super::audit::{self, Change, snapshot};
+use super::caller::Caller;
+use super::idempotency::{Claim, StoredResponse, run_once};
+use super::organisations::{Node, find, named};
+use super::page::{Limit, Page};
+use super::passwords;
+use super::users::insert_user;
+use crate::domain::{
+    AccountId, AccountKind, LedgerId, OrganisationId, OrganisationKind, Phone, Role, UserId,
+    VolunteerId, VolunteerStatus,
+};
+use crate::error::{AppError, ErrorCode};
+use crate::store::rows::{from_db_time, parse_column, to_db_time};
+use crate::store::volunteers::{self, VolunteerFilter, VolunteerRow};
+use crate::store::{DbConnection, ledgers, users, write_transaction};
+
+/// Who registers and manages volunteers of their subtree.
+const MANAGERS: &[Role] = &[Role::Admin, Role::Coordinator];
+/// Who reads them.
+const READERS: &[Role] = &[Role::Admin, Role::Coordinator, Role::Auditor];
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VolunteerLogin {
+    pub username: String,
+    pub password: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateVolunteerRequest {
+    pub name: String,
+    pub phone: String,
+    /// Home organisation (a community or grid, usually).
+    pub organisation_id: OrganisationId,
+    #[serde(default)]
+    pub card_number: Option<String>,
+    /// 4 to 8 digits, for counter use by people without a phone.
+    #[serde(default)]
+    pub pin: Option<String>,
+    #[serde(default)]
+    pub leaderboard_consent: bool,
+    /// The scheme's ledger for the wallet (default: the nearest ledger above
+    /// the home organisation).
+    #[serde(default)]
+    pub ledger_id: Option<LedgerId>,
+    /// Lets the volunteer log in to see their own wallet.
+    #[serde(default)]
+    pub login: Option<VolunteerLogin>,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateVolunteerRequest {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub phone: Option<String>,
+    /// Move the volunteer (and their wallet) to another home organisation.
+    #[serde(default)]
+    pub organisation_id: Option<OrganisationId>,
+    #[serde(default)]
+    pub card_number: Option<String>,
+    #[serde(default)]
+    pub pin: Option<String>,
+    #[serde(default)]
+    pub leaderboard_consent: Option<bool>,
+    #[serde(default)]
+    pub status: Option<VolunteerStatus>,
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct VolunteerView {
+    pub id: VolunteerId,
+    pub name: String,
+    /// The last four digits only; the number itself is not kept in clear.
+    pub phone_last4: String,
+    pub organisation_id: OrganisationId,
+    pub card_number: Option<String>,
+    pub has_pin: bool,
+    pub leaderboard_consent: bool,
+    pub status: VolunteerStatus,
+    pub account_id: AccountId,
+    pub user_id: Option<UserId>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct VolunteerQuery {
+    /// Exact phone number, in any common spelling.
+    pub phone: Option<String>,
+    pub card_number: Option<String>,
+    pub organisation_id: Option<OrganisationId>,
+    pub status: Option<VolunteerStatus>,
+    pub limit: Option<u32>,
+    pub cursor: Option<VolunteerId>,
+}
+
+impl VolunteerView {
+    pub fn new(row: &VolunteerRow) -> Result<Self, AppError> {
+        Ok(Self {
+            id: parse_column(&row.id, "volunteers.id")?,
+            name: row.name.clone(),
+            phone_last4: row.phone_last4.clone(),
+            organisation_id: parse_column(&row.organisation_id, "volunteers.organisation_id")?,
+            card_number: row.card_number.clone(),
+            has_pin: row.pin_hash.is_some(),
+            leaderboard_consent: row.leaderboard_consent,
+            status: parse_column(&row.status, "volunteers.status")?,
+            account_id: parse_column(&row.account_id, "volunteers.account_id")?,
+            user_id: row
+                .user_id
+                .as_deref()
+                .map(|u| parse_column(u, "volunteers.user_id"))
+                .transpose()?,
+            created_at: from_db_time(row.created_at),
+            updated_at: from_db_time(row.updated_at),
+        })
+    }
+}
+
+/// The keyed hash a phone number is stored and searched by.
+pub fn phone_digest(pepper: &[u8], phone: &Phone) -> Result<String, AppError> {
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(pepper).map_err(AppError::internal)?;
+    mac.update(phone.as_str().as_bytes());
+    Ok(hex::encode(mac.finalize().into_bytes()))
+}
+
+fn parse_phone(field: &str, raw: &str) -> Result<Phone, AppError> {
+    raw.parse().map_err(|e: &str| AppError::invalid_field(field, e))
+}
+
+fn valid_name(name: &str) -> Result<String, AppError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err(AppError::invalid_field("name", "1 to 200 characters"));
+    }
+    Ok(name.to_string())
+}
+
+fn valid_card(card: &str) -> Result<String, AppError> {
+    let card = card.trim();
+    if !(4..=32).contains(&card.len()) || !card.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return Err(AppError::invalid_field("card_number", "4 to 32 letters or digits"));
+    }
+    Ok(card.to_string())
+}
+
+fn pin_hash(pin: &str) -> Result<String, AppError> {
+    if !(4..=8).contains(&pin.len()) || !pin.chars().all(|c| c.is_ascii_digit()) {
+        return Err(AppError::invalid_field("pin", "4 to 8 digits"));
+    }
+    passwords::hash_secret(pin)
+}
+
+/// The volunteer if the caller's `roles` reach their home; 404 otherwise.
+fn visible(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    roles: &[Role],
+    id: &VolunteerId,
+) -> Result<VolunteerRow, AppError> {
+    let hidden = || AppError::not_found("volunteer");
+    let row = volunteers::get(conn, &id.to_string())?.ok_or_else(hidden)?;
+    let home: OrganisationId = parse_column(&row.organisation_id, "volunteers.organisation_id")?;
+    let node = find(conn, &home)?.ok_or_else(hidden)?;
+    let own = row.user_id.as_deref() == Some(&caller.user_id.to_string());
+    if !own && !caller.covers(roles, &node.path) {
+        return Err(hidden());
+    }
+    Ok(row)
+}
+
+/// A home for volunteers: any node but a partner.
+fn home(conn: &mut DbConnection, caller: &Caller, id: &OrganisationId) -> Result<Node, AppError> {
+    let node = named(conn, caller, MANAGERS, "organisation_id", id)?;
+    if node.kind == OrganisationKind::Partner {
+        return Err(AppError::invalid_field(
+            "organisation_id",
+            "a volunteer's home is a community, not a partner",
+        ));
+    }
+    Ok(node)
+}
+
+/// The ledger the wallet opens in: the one named, or the nearest above home.
+fn scheme_ledger(
+    conn: &mut DbConnection,
+    home: &Node,
+    named_ledger: Option<LedgerId>,
+) -> Result<LedgerId, AppError> {
+    let ancestors: Vec<OrganisationId> = home.path.ids().collect();
+    if let Some(id) = named_ledger {
+        let row = ledgers::get(conn, &id.to_string())?
+            .ok_or_else(|| AppError::invalid_field("ledger_id", "no such ledger"))?;
+        let org: OrganisationId = parse_column(&row.organisation_id, "ledgers.organisation_id")?;
+        if !ancestors.contains(&org) {
+            return Err(AppError::invalid_field(
+                "ledger_id",
+                "the ledger does not cover the volunteer's home",
+            ));
+        }
+        return Ok(id);
+    }
+    for org in ancestors.iter().rev() {
+        let mut found = ledgers::of_organisation(conn, &org.to_string())?;
+        match found.len() {
+            0 => continue,
+            1 => return parse_column(&found.remove(0).id, "ledgers.id"),
+            _ => {
+                return Err(AppError::invalid_field(
+                    "ledger_id",
+                    "several ledgers cover this home; name one",
+                ));
+            }
+        }
+    }
+    Err(AppError::invalid_field("ledger_id", "no ledger covers this home"))
+}
+
+fn audit_change(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    action: &str,
+    before: Option<&VolunteerView>,
+    after: &VolunteerView,
+) -> Result<(), AppError> {
+    audit::record(
+        conn,
+        Change {
+            actor: Some(caller.user_id),
+            action,
+            entity_type: "volunteer",
+            entity_id: after.id.to_string(),
+            organisation_id: Some(after.organisation_id),
+            before: before.map(snapshot).transpose()?,
+            after: Some(snapshot(after)?),
+        },
+    )
+}
+
+impl App {
+    pub async fn create_volunteer(
+        &self,
+        caller: &Caller,
+        key: Option<&str>,
+        request: CreateVolunteerRequest,
+    ) -> Result<StoredResponse, AppError> {
+        caller.require_any(MANAGERS)?;
+        let name = valid_name(&request.name)?;
+        let phone = parse_phone("phone", &request.phone)?;
+        let phone_hash = phone_digest(&self.pepper, &phone)?;
+        let card = request.card_number.as_deref().map(valid_card).transpose()?;
+        let (pin, password) = {
+            let pin = request.pin.clone();
+            let password = request.login.as_ref().map(|l| l.password.clone());
+            tokio::task::spawn_blocking(move || {
+                Ok::<_, AppError>((
+                    pin.as_deref().map(pin_hash).transpose()?,
+                    password.as_deref().map(passwords::hash).transpose()?,
+                ))
+            })
+            .await
+            .map_err(AppError::internal)??
+        };
+        let claim = key
+            .map(|k| {
+                let mut fingerprinted = request.clone();
+                fingerprinted.pin = fingerprinted.pin.map(|_| "***".into());
+                if let Some(login) = &mut fingerprinted.login {
+                    login.password = "***".into();
+                }
+                Claim::new(caller.idempotency_scope(), k, "POST /v1/volunteers", &fingerprinted)
+            })
+            .transpose()?;
+        let caller = caller.clone();
+        run_once(&self.store, &self.in_flight, claim, move |conn| {
+            let home = home(conn, &caller, &request.organisation_id)?;
+            if let Some(card) = &card
+                && volunteers::card_taken(conn, card, None)?
+            {
+                return Err(AppError::new(ErrorCode::Conflict, "the card number is taken"));
+            }
+            let ledger_id = scheme_ledger(conn, &home, request.ledger_id)?;
+            let wallet = open_account(
+                conn,
+                &OpenAccountRequest {
+                    ledger_id,
+                    organisation_id: Some(home.id),
+                    kind: AccountKind::Volunteer,
+                    name: name.clone(),
+                    no_overdraft: Some(true),
+                    external_ref: None,
+                },
+            )?;
+            let user_id = match (&request.login, &password) {
+                (Some(login), Some(hash)) => {
+                    let row = insert_user(conn, login.username.trim(), hash.clone(), &name, None)?;
+                    let id: UserId = parse_column(&row.id, "users.id")?;
+                    super::users::insert_grant(conn, &id, Role::Volunteer, &home)?;
+                    Some(row.id)
+                }
+                _ => None,
+            };
+            let now = to_db_time(Utc::now());
+            let row = VolunteerRow {
+                id: VolunteerId::generate().to_string(),
+                name: name.clone(),
+                phone_hash: phone_hash.clone(),
+                phone_last4: phone.last4().to_string(),
+                organisation_id: home.row.id.clone(),
+                card_number: card.clone(),
+                pin_hash: pin.clone(),
+                leaderboard_consent: request.leaderboard_consent,
+                status: VolunteerStatus::Active.as_str().to_string(),
+                account_id: wallet.id.to_string(),
+                user_id,
+                created_at: now,
+                updated_at: now,
+            };
+            volunteers::insert(conn, &row)?;
+            let view = VolunteerView::new(&row)?;
+            audit_change(conn, &caller, "volunteer.created", None, &view)?;
+            StoredResponse::created(format!("/v1/volunteers/{}", view.id), &view)
+        })
+        .await
+    }
+
+    pub async fn get_volunteer(
+        &self,
+        caller: &Caller,
+        id: VolunteerId,
+    ) -> Result<VolunteerView, AppError> {
+        let caller = caller.clone();
+        self.store
+            .run(move |conn| VolunteerView::new(&visible(conn, &caller, READERS, &id)?))
+            .await
+    }
+
+    pub async fn list_volunteers(
+        &self,
+        caller: &Caller,
+        query: VolunteerQuery,
+    ) -> Result<Page<VolunteerView>, AppError> {
+        caller.require_any(READERS)?;
+        let limit = Limit::parse(query.limit)?;
+        let phone_hash = query
+            .phone
+            .as_deref()
+            .map(|p| phone_digest(&self.pepper, &parse_phone("phone", p)?))
+            .transpose()?;
+        let filter = VolunteerFilter {
+            organisation_id: query.organisation_id.map(|o| o.to_string()),
+            phone_hash,
+            card_number: query.card_number,
+            status: query.status.map(|s| s.as_str().to_string()),
+        };
+        let subtrees = caller.subtrees(READERS);
+        let after = query.cursor.map(|c| c.to_string());
+        let rows = self
+            .store
+            .run(move |conn| {
+                volunteers::page(conn, &subtrees, &filter, after.as_deref(), limit.probe())
+            })
+            .await?;
+        let views = rows
+            .iter()
+            .map(VolunteerView::new)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(limit.finish(views, |v| v.id.to_string()))
+    }
+
+    pub async fn update_volunteer(
+        &self,
+        caller: &Caller,
+        id: VolunteerId,
+        request: UpdateVolunteerRequest,
+    ) -> Result<VolunteerView, AppError> {
+        caller.require_any(MANAGERS)?;
+        let name = request.name.as_deref().map(valid_name).transpose()?;
+        let phone = request
+            .phone
+            .as_deref()
+            .map(|p| parse_phone("phone", p))
+            .transpose()?;
+        let phone_hash = phone
+            .as_ref()
+            .map(|p| phone_digest(&self.pepper, p))
+            .transpose()?;
+        let card = request.card_number.as_deref().map(valid_card).transpose()?;
+        let pin = match request.pin.clone() {
+            Some(p) => Some(
+                tokio::task::spawn_blocking(move || pin_hash(&p))
+                    .await
+                    .map_err(AppError::internal)??,
+            ),
+            None => None,
+        };
+        let caller = caller.clone();
+        self.store
+            .run(move |conn| {
+                write_transaction(conn, |conn| {
+                    let mut row = visible(conn, &caller, MANAGERS, &id)?;
+                    if row.user_id.as_deref() == Some(&caller.user_id.to_string())
+                        && !caller.has_role(Role::Admin)
+                    {
+                        return Err(AppError::forbidden(
+                            "change your own details with PATCH /v1/me",
+                        ));
+                    }
+                    let before = VolunteerView::new(&row)?;
+                    if let Some(name) = &name {
+                        row.name = name.clone();
+                    }
+                    if let (Some(phone), Some(hash)) = (&phone, &phone_hash) {
+                        row.phone_hash = hash.clone();
+                        row.phone_last4 = phone.last4().to_string();
+                    }
+                    if let Some(card) = &card {
+                        if volunteers::card_taken(conn, card, Some(&row.id))? {
+                            return Err(AppError::new(
+                                ErrorCode::Conflict,
+                                "the card number is taken",
+                            ));
+                        }
+                        row.card_number = Some(card.clone());
+                    }
+                    if let Some(pin) = &pin {
+                        row.pin_hash = Some(pin.clone());
+                    }
+                    if let Some(consent) = request.leaderboard_consent {
+                        row.leaderboard_consent = consent;
+                    }
+                    if let Some(status) = request.status {
+                        row.status = status.as_str().to_string();
+                    }
+                    if let Some(org) = request.organisation_id {
+                        let node = home(conn, &caller, &org)?;
+                        row.organisation_id = node.row.id.clone();
+                        crate::store::accounts::set_organisation(conn, &row.account_id, &node.row.id)?;
+                        if let Some(user) = &row.user_id {
+                            users::move_grants(conn, user, Role::Volunteer.as_str(), &node.row.id)?;
+                        }
+                    }
+                    row.updated_at = to_db_time(Utc::now());
+                    volunteers::save(conn, &row)?;
+                    let after = VolunteerView::new(&row)?;
+                    audit_change(conn, &caller, "volunteer.updated", Some(&before), &after)?;
+                    Ok(after)
+                })
+            })
+            .await
+    }
+
+    /// A volunteer's own choice: whether to appear on public leaderboards.
+    pub async fn set_own_leaderboard_consent(
+        &self,
+        caller: &Caller,
+        consent: bool,
+    ) -> Result<(), AppError> {
+        let caller = caller.clone();
+        self.store
+            .run(move |conn| {
+                write_transaction(conn, |conn| {
+                    let mut row = volunteers::of_user(conn, &caller.user_id.to_string())?
+                        .ok_or_else(|| {
+                            AppError::invalid_field(
+                                "leaderboard_consent",
+                                "only registered volunteers have this setting",
+                            )
+                        })?;
+                    let before = VolunteerView::new(&row)?;
+                    row.leaderboard_consent = consent;
+                    row.updated_at = to_db_time(Utc::now());
+                    volunteers::save(conn, &row)?;
+                    let after = VolunteerView::new(&row)?;
+                    audit_change(conn, &caller, "volunteer.consent_changed", Some(&before), &after)
+                })
+            })
+            .await
+    }
+
+    pub async fn own_volunteer(&self, caller: &Caller) -> Result<Option<VolunteerView>, AppError> {
+        let user = caller.user_id.to_string();
+        self.store
+            .run(move |conn| {
+                volunteers::of_user(conn, &user)?
+                    .as_ref()
+                    .map(VolunteerView::new)
+                    .transpose()
+            })
+            .await
+    }
+}

@@ -1,0 +1,83 @@
+//! The audit log: append-only, like the journal.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::DbConnection;
+use super::organisations::ids_within;
+use super::schema::audit_log;
+use crate::domain::OrgPath;
+use crate::error::AppError;
+
+#[derive(Queryable, Selectable, Insertable, Clone, Debug)]
+#[diesel(treat_none_as_default_value = false)]
+#[diesel(table_name = audit_log)]
+pub struct AuditRow {
+    pub id: String,
+    pub at: NaiveDateTime,
+    pub actor_id: Option<String>,
+    pub action: String,
+    pub entity_type: String,
+    pub entity_id: String,
+    pub organisation_id: Option<String>,
+    pub before: Option<String>,
+    pub after: Option<String>,
+}
+
+pub fn insert(conn: &mut DbConnection, row: &AuditRow) -> Result<(), AppError> {
+    diesel::insert_into(audit_log::table)
+        .values(row)
+        .execute(conn)?;
+    Ok(())
+}
+
+pub struct AuditFilter {
+    pub entity_type: Option<String>,
+    pub entity_id: Option<String>,
+    pub actor_id: Option<String>,
+    pub action: Option<String>,
+}
+
+/// A page of entries, oldest first. Entries not tied to an organisation
+/// (service configuration) are shown only when `everything` is set.
+pub fn page(
+    conn: &mut DbConnection,
+    subtrees: &[OrgPath],
+    everything: bool,
+    filter: &AuditFilter,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<AuditRow>, AppError> {
+    if subtrees.is_empty() {
+        return Ok(Vec::new());
+    }
+    let within = if everything {
+        Vec::new()
+    } else {
+        ids_within(conn, subtrees)?
+    };
+    let mut query = audit_log::table
+        .select(AuditRow::as_select())
+        .order(audit_log::id)
+        .limit(limit)
+        .into_boxed();
+    if !everything {
+        query = query.filter(audit_log::organisation_id.eq_any(within));
+    }
+    if let Some(after) = after {
+        query = query.filter(audit_log::id.gt(after.to_string()));
+    }
+    if let Some(v) = &filter.entity_type {
+        query = query.filter(audit_log::entity_type.eq(v.clone()));
+    }
+    if let Some(v) = &filter.entity_id {
+        query = query.filter(audit_log::entity_id.eq(v.clone()));
+    }
+    if let Some(v) = &filter.actor_id {
+        query = query.filter(audit_log::actor_id.eq(v.clone()));
+    }
+    if let Some(v) = &filter.action {
+        query = query.filter(audit_log::action.eq(v.clone()));
+    }
+    Ok(query.load(conn)?)
+}

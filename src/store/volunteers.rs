@@ -1,0 +1,119 @@
+//! Registered volunteers.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::DbConnection;
+use super::organisations::ids_within;
+use super::schema::volunteers;
+use crate::domain::OrgPath;
+use crate::error::AppError;
+
+#[derive(Queryable, Selectable, Insertable, AsChangeset, Clone, Debug)]
+#[diesel(treat_none_as_default_value = false, treat_none_as_null = true)]
+#[diesel(table_name = volunteers)]
+pub struct VolunteerRow {
+    pub id: String,
+    pub name: String,
+    pub phone_hash: String,
+    pub phone_last4: String,
+    pub organisation_id: String,
+    pub card_number: Option<String>,
+    pub pin_hash: Option<String>,
+    pub leaderboard_consent: bool,
+    pub status: String,
+    pub account_id: String,
+    pub user_id: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+pub fn insert(conn: &mut DbConnection, row: &VolunteerRow) -> Result<(), AppError> {
+    diesel::insert_into(volunteers::table)
+        .values(row)
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Writes every column of the row back (the row was read, changed and
+/// validated in the same transaction).
+pub fn save(conn: &mut DbConnection, row: &VolunteerRow) -> Result<(), AppError> {
+    diesel::update(volunteers::table.find(&row.id))
+        .set(row)
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn get(conn: &mut DbConnection, id: &str) -> Result<Option<VolunteerRow>, AppError> {
+    Ok(volunteers::table
+        .find(id)
+        .select(VolunteerRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn of_user(conn: &mut DbConnection, user_id: &str) -> Result<Option<VolunteerRow>, AppError> {
+    Ok(volunteers::table
+        .filter(volunteers::user_id.eq(user_id))
+        .select(VolunteerRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn card_taken(
+    conn: &mut DbConnection,
+    card: &str,
+    except: Option<&str>,
+) -> Result<bool, AppError> {
+    let mut query = volunteers::table
+        .filter(volunteers::card_number.eq(card))
+        .select(volunteers::id)
+        .into_boxed();
+    if let Some(id) = except {
+        query = query.filter(volunteers::id.ne(id.to_string()));
+    }
+    Ok(query.first::<String>(conn).optional()?.is_some())
+}
+
+pub struct VolunteerFilter {
+    pub organisation_id: Option<String>,
+    pub phone_hash: Option<String>,
+    pub card_number: Option<String>,
+    pub status: Option<String>,
+}
+
+/// A page of the volunteers whose home is inside the subtrees.
+pub fn page(
+    conn: &mut DbConnection,
+    subtrees: &[OrgPath],
+    filter: &VolunteerFilter,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<VolunteerRow>, AppError> {
+    if subtrees.is_empty() {
+        return Ok(Vec::new());
+    }
+    let within = ids_within(conn, subtrees)?;
+    let mut query = volunteers::table
+        .filter(volunteers::organisation_id.eq_any(within))
+        .select(VolunteerRow::as_select())
+        .order(volunteers::id)
+        .limit(limit)
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(volunteers::id.gt(after.to_string()));
+    }
+    if let Some(v) = &filter.organisation_id {
+        query = query.filter(volunteers::organisation_id.eq(v.clone()));
+    }
+    if let Some(v) = &filter.phone_hash {
+        query = query.filter(volunteers::phone_hash.eq(v.clone()));
+    }
+    if let Some(v) = &filter.card_number {
+        query = query.filter(volunteers::card_number.eq(v.clone()));
+    }
+    if let Some(v) = &filter.status {
+        query = query.filter(volunteers::status.eq(v.clone()));
+    }
+    Ok(query.load(conn)?)
+}
