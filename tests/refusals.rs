@@ -191,7 +191,11 @@ fn login(api: &Api, username: &str, password: &str) -> Reply {
 
 /// The login session of the bank's administrator token.
 fn admin_session(bank: &Bank) -> String {
-    let token = bank.api.token.clone().expect("admin token");
+    session_of(&bank.api.token.clone().expect("admin token"))
+}
+
+/// The login session (`sid`) an access token belongs to.
+fn session_of(token: &str) -> String {
     let payload = token.split('.').nth(1).expect("payload");
     let claims: Value =
         serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).expect("base64")).expect("json");
@@ -1337,10 +1341,12 @@ on_both_backends! {
                 mint(&bank, secret, Algorithm::HS256, |c| c.nbf = now + 600),
             ),
             (
-                "unknown role",
-                mint(&bank, secret, Algorithm::HS256, |c| {
-                    c.roles[0].role = "superuser".into()
-                }),
+                "a session that does not exist",
+                mint(&bank, secret, Algorithm::HS256, |c| c.sid = random_id()),
+            ),
+            (
+                "a user who does not exist",
+                mint(&bank, secret, Algorithm::HS256, |c| c.sub = random_id()),
             ),
             (
                 "subject not an id",
@@ -1390,12 +1396,19 @@ on_both_backends! {
         let bank = Bank::new(backend);
         let wallet = funded_wallet(&bank, "Li Wei", "5.00");
         let sale = post_transfer(&bank.api, &shorthand(&wallet, &bank.issuance_id, "1.00")).id();
+        // An adjustment from the issuance account: administrators only.
         let body = shorthand(&bank.issuance_id, &wallet, "1.00");
         let account =
             json!({"ledger_id": bank.ledger_id, "kind": "volunteer", "name": "Wang Fang"});
         for role in [Role::Volunteer, Role::Coordinator, Role::PartnerStaff] {
             let api = bank.as_role(role);
-            refused(&bank, 403, "forbidden", || post_transfer(&api, &body));
+            // A volunteer may not even name someone else's wallet.
+            let (status, code) = if role == Role::Volunteer {
+                (422, "account_not_found")
+            } else {
+                (403, "forbidden")
+            };
+            refused(&bank, status, code, || post_transfer(&api, &body));
             refused(&bank, 403, "forbidden", || {
                 api.post("/v1/accounts", &account, None)
             });
@@ -1403,23 +1416,30 @@ on_both_backends! {
                 api.post("/v1/ledgers", &json!({"code": "x", "name": "x"}), None)
             });
             refused(&bank, 403, "forbidden", || settle(&api, &sale, "reverse"));
-            for path in [
-                "/v1/accounts".to_string(),
-                "/v1/transfers".to_string(),
-                format!("/v1/accounts/{wallet}"),
-                format!("/v1/ledgers/{}/verify", bank.ledger_id),
-            ] {
-                refused(&bank, 403, "forbidden", || api.get(&path));
+            refused(&bank, 403, "forbidden", || {
+                api.get(&format!("/v1/ledgers/{}/verify", bank.ledger_id))
+            });
+            // Reading is scoped: the wallet is in a coordinator's subtree (the
+            // root), but not a shop's, nor another volunteer's.
+            let seen = api.get(&format!("/v1/accounts/{wallet}"));
+            if role == Role::Coordinator {
+                assert_eq!(seen.status, 200, "{}", seen.body);
+            } else {
+                seen.assert_problem(404, "not_found");
             }
         }
-        // A token with no role at all.
-        let nobody = bank
-            .api
-            .with_token(&mint(&bank, SECRET.as_bytes(), Algorithm::HS256, |c| {
-                c.roles.clear()
-            }));
-        refused(&bank, 403, "forbidden", || post_transfer(&nobody, &body));
-        refused(&bank, 403, "forbidden", || nobody.get("/v1/accounts"));
+        // Roles named in a token count for nothing: a coordinator whose token
+        // claims admin is still a coordinator.
+        let (coordinator, token) = bank.person(Role::Coordinator, &bank.organisation_id);
+        let session = session_of(&token);
+        let claims_admin = bank.api.with_token(&mint(&bank, SECRET.as_bytes(), Algorithm::HS256, |c| {
+            c.sub = coordinator.clone();
+            c.sid = session.clone();
+        }));
+        refused(&bank, 403, "forbidden", || post_transfer(&claims_admin, &body));
+        refused(&bank, 403, "forbidden", || {
+            claims_admin.post("/v1/accounts", &account, None)
+        });
     }
 
     auditors_read_but_never_write(backend) {

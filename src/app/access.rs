@@ -57,7 +57,10 @@ pub struct Leg<'a> {
 /// community funds, and for partner staff, the wallets of shoppers.
 fn may_name(caller: &Caller, account: &AccountFacts) -> bool {
     can_read_account(caller, account)
-        || matches!(account.kind, AccountKind::Issuance | AccountKind::CommunityFund)
+        || matches!(
+            account.kind,
+            AccountKind::Issuance | AccountKind::CommunityFund
+        )
         || (account.kind == AccountKind::Volunteer && caller.has_role(Role::PartnerStaff))
 }
 
@@ -79,11 +82,14 @@ fn role_allows(caller: &Caller, role: Role, kind: TransferKind, legs: &[Leg<'_>]
         }
         (Role::PartnerStaff, TransferKind::Redemption) => {
             all(Direction::Debit, &|a| a.kind == AccountKind::Volunteer)
-                && all(Direction::Credit, &|a| a.kind == AccountKind::Partner && covered(a))
+                && all(Direction::Credit, &|a| {
+                    a.kind == AccountKind::Partner && covered(a)
+                })
         }
         (Role::PartnerStaff, TransferKind::Refund) => {
-            all(Direction::Debit, &|a| a.kind == AccountKind::Partner && covered(a))
-                && all(Direction::Credit, &|a| a.kind == AccountKind::Volunteer)
+            all(Direction::Debit, &|a| {
+                a.kind == AccountKind::Partner && covered(a)
+            }) && all(Direction::Credit, &|a| a.kind == AccountKind::Volunteer)
         }
         (Role::Volunteer, TransferKind::Donation) => {
             all(Direction::Debit, &|a| caller.wallet == Some(a.id))

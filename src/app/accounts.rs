@@ -8,8 +8,8 @@ use super::App;
 use super::access::{self, can_read_account};
 use super::audit::{self, Change, snapshot};
 use super::caller::{Caller, READERS};
-use super::organisations::named;
 use super::idempotency::{Claim, StoredResponse, run_once};
+use super::organisations::named;
 use super::page::{Limit, Page};
 use crate::domain::{
     AccountId, AccountKind, AccountStatus, Direction, LedgerId, OrganisationId, Points, Role,

@@ -32,8 +32,9 @@ fn caller_of(conn: &mut DbConnection, subject: &Subject) -> Result<Caller, AppEr
         }
     };
     let session_text = session_id.map(|s| s.to_string());
-    let (status, session) = sessions::standing(conn, &user_id.to_string(), session_text.as_deref())?
-        .ok_or_else(|| AppError::unauthorized("the token's user does not exist"))?;
+    let (status, session) =
+        sessions::standing(conn, &user_id.to_string(), session_text.as_deref())?
+            .ok_or_else(|| AppError::unauthorized("the token's user does not exist"))?;
     if parse_column::<UserStatus>(&status, "users.status")? != UserStatus::Active {
         return Err(AppError::unauthorized("the user is disabled"));
     }

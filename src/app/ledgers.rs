@@ -6,18 +6,18 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::App;
 use super::accounts::{OpenAccountRequest, open_account};
+use super::audit::{self, Change, snapshot};
 use super::caller::Caller;
 use super::idempotency::{Claim, StoredResponse, run_once};
+use super::organisations::named;
 use super::page::{Limit, Page};
 use crate::domain::amount::MAX_SCALE;
 use crate::domain::{AccountId, AccountKind, LedgerId, OrganisationId};
+use crate::domain::{OrgPath, Role};
 use crate::error::{AppError, ErrorCode};
 use crate::ledger::LedgerHead;
 use crate::store::rows::{LedgerRow, from_db_time, parse_column, to_db_time};
 use crate::store::{DbConnection, ledgers, organisations};
-use super::audit::{self, Change, snapshot};
-use super::organisations::named;
-use crate::domain::{OrgPath, Role};
 
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -172,7 +172,13 @@ impl App {
         let caller = caller.clone();
         run_once(&self.store, &self.in_flight, claim, move |conn| {
             let org = match request.organisation_id {
-                Some(id) => Some(named(conn, &caller, &[Role::Admin], "organisation_id", &id)?),
+                Some(id) => Some(named(
+                    conn,
+                    &caller,
+                    &[Role::Admin],
+                    "organisation_id",
+                    &id,
+                )?),
                 None => None,
             };
             if org.is_none() && !caller.everywhere(&[Role::Admin]) {

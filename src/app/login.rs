@@ -173,16 +173,20 @@ impl App {
             ));
         }
         if from_db_time(token.expires_at) <= now || from_db_time(session.expires_at) <= now {
-            return Ok(Refreshed::Refused("the refresh token has expired; log in again"));
+            return Ok(Refreshed::Refused(
+                "the refresh token has expired; log in again",
+            ));
         }
-        let user = users::get(conn, &session.user_id)?
-            .filter(|u| u.status == UserStatus::Active.as_str());
+        let user =
+            users::get(conn, &session.user_id)?.filter(|u| u.status == UserStatus::Active.as_str());
         if user.is_none() {
             return Ok(Refreshed::Refused("the user is disabled"));
         }
         let user_id = parse_column(&session.user_id, "sessions.user_id")?;
         let session_id = parse_column(&session.id, "sessions.id")?;
-        Ok(Refreshed::Issued(self.token_pair(conn, user_id, session_id, now)?))
+        Ok(Refreshed::Issued(
+            self.token_pair(conn, user_id, session_id, now)?,
+        ))
     }
 
     /// Ends the caller's session: its refresh tokens and every access token

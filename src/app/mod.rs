@@ -7,8 +7,8 @@ pub mod accounts;
 pub mod audit;
 pub mod bootstrap;
 pub mod caller;
-pub mod identity;
 pub mod idempotency;
+pub mod identity;
 pub mod ledgers;
 pub mod login;
 pub mod login_throttle;
@@ -161,7 +161,9 @@ fn settled_secret(
     })?;
     tracing::warn!("{variable} is not set: using a generated {what}, stored in the database");
     if stored.len() < MIN_SECRET_BYTES {
-        return Err(AppError::internal(format!("the stored {setting} is too short")));
+        return Err(AppError::internal(format!(
+            "the stored {setting} is too short"
+        )));
     }
     Ok(stored.into_bytes())
 }

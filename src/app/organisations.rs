@@ -173,12 +173,25 @@ impl App {
     ) -> Result<StoredResponse, AppError> {
         caller.require_admin()?;
         let claim = key
-            .map(|k| Claim::new(caller.idempotency_scope(), k, "POST /v1/organisations", &request))
+            .map(|k| {
+                Claim::new(
+                    caller.idempotency_scope(),
+                    k,
+                    "POST /v1/organisations",
+                    &request,
+                )
+            })
             .transpose()?;
         let caller = caller.clone();
         run_once(&self.store, &self.in_flight, claim, move |conn| {
             let name = valid_name(&request.name)?;
-            let parent = named(conn, &caller, &[Role::Admin], "parent_id", &request.parent_id)?;
+            let parent = named(
+                conn,
+                &caller,
+                &[Role::Admin],
+                "parent_id",
+                &request.parent_id,
+            )?;
             if parent.kind == OrganisationKind::Partner {
                 return Err(AppError::invalid_field(
                     "parent_id",
@@ -292,8 +305,8 @@ impl App {
                         }
                     }
                     if let Some(parent_id) = request.parent_id {
-                        let current = find(conn, &id)?
-                            .ok_or_else(|| AppError::not_found("organisation"))?;
+                        let current =
+                            find(conn, &id)?.ok_or_else(|| AppError::not_found("organisation"))?;
                         let before = current.view()?;
                         if current.row.parent_id.as_deref() != Some(&parent_id.to_string()) {
                             move_node(conn, &caller, &current, &parent_id, now)?;
@@ -332,7 +345,10 @@ fn move_node(
 ) -> Result<(), AppError> {
     let admin = [Role::Admin];
     let Some(old_parent) = node.row.parent_id.as_deref() else {
-        return Err(AppError::invalid_field("parent_id", "the root cannot be moved"));
+        return Err(AppError::invalid_field(
+            "parent_id",
+            "the root cannot be moved",
+        ));
     };
     let old_parent: OrganisationId = parse_column(old_parent, "organisations.parent_id")?;
     let old_parent = find(conn, &old_parent)?.ok_or_else(|| AppError::not_found("organisation"))?;

@@ -49,9 +49,14 @@ struct ExternalClaims {
 /// Who a valid token says the caller is.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Subject {
-    Local { user: UserId, session: SessionId },
+    Local {
+        user: UserId,
+        session: SessionId,
+    },
     /// The identity provider's `sub`, linked to a user by `external_subject`.
-    External { subject: String },
+    External {
+        subject: String,
+    },
 }
 
 struct LocalKeys {
@@ -220,14 +225,21 @@ impl TokenService {
         let header = jsonwebtoken::decode_header(token).map_err(refused)?;
         if header.alg == Algorithm::HS256 {
             if !self.local_accepted {
-                return Err(refused("this service accepts identity provider tokens only"));
+                return Err(refused(
+                    "this service accepts identity provider tokens only",
+                ));
             }
             return self.verify_local(token);
         }
         let Some(external) = &self.external else {
-            return Err(refused(format!("algorithm {:?} is not accepted", header.alg)));
+            return Err(refused(format!(
+                "algorithm {:?} is not accepted",
+                header.alg
+            )));
         };
-        let kid = header.kid.ok_or_else(|| refused("the token names no key (kid)"))?;
+        let kid = header
+            .kid
+            .ok_or_else(|| refused("the token names no key (kid)"))?;
         let (key, alg) = external
             .keys
             .get(&kid)
@@ -255,8 +267,9 @@ impl TokenService {
     }
 
     fn verify_local(&self, token: &str) -> Result<Subject, AppError> {
-        let data = jsonwebtoken::decode::<Claims>(token, &self.local.decoding, &self.local.validation)
-            .map_err(refused)?;
+        let data =
+            jsonwebtoken::decode::<Claims>(token, &self.local.decoding, &self.local.validation)
+                .map_err(refused)?;
         let claims = data.claims;
         Ok(Subject::Local {
             user: claims.sub.parse().map_err(|_| refused("bad subject"))?,

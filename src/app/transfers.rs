@@ -236,8 +236,11 @@ impl App {
         if let Command::Create(new) = &command
             && !caller.everywhere(&[Role::Admin])
         {
-            let legs: Vec<(AccountId, Direction)> =
-                new.legs.iter().map(|l| (l.account_id, l.direction)).collect();
+            let legs: Vec<(AccountId, Direction)> = new
+                .legs
+                .iter()
+                .map(|l| (l.account_id, l.direction))
+                .collect();
             self.authorise_legs(caller, new.kind, legs).await?;
         }
         self.writer.submit(command, Some(claim)).await
@@ -252,15 +255,16 @@ impl App {
         legs: Vec<(AccountId, Direction)>,
     ) -> Result<(), AppError> {
         let ids: Vec<AccountId> = legs.iter().map(|(a, _)| *a).collect();
-        let facts = self.store.run(move |conn| access::facts(conn, &ids)).await?;
+        let facts = self
+            .store
+            .run(move |conn| access::facts(conn, &ids))
+            .await?;
         let legs = legs
             .iter()
             .map(|(id, direction)| {
                 Ok(Leg {
                     direction: *direction,
-                    account: facts
-                        .get(id)
-                        .ok_or(LedgerError::AccountNotFound(*id))?,
+                    account: facts.get(id).ok_or(LedgerError::AccountNotFound(*id))?,
                 })
             })
             .collect::<Result<Vec<_>, AppError>>()?;
@@ -421,7 +425,13 @@ fn visible_entry(
     conn: &mut DbConnection,
     caller: &Caller,
     id: &TransferId,
-) -> Result<(JournalEntry, std::collections::HashMap<AccountId, AccountFacts>), AppError> {
+) -> Result<
+    (
+        JournalEntry,
+        std::collections::HashMap<AccountId, AccountFacts>,
+    ),
+    AppError,
+> {
     let entry =
         journal::get(conn, &id.to_string())?.ok_or_else(|| AppError::not_found("transfer"))?;
     let ids: Vec<AccountId> = entry.postings.iter().map(|p| p.account_id).collect();

@@ -8,8 +8,8 @@ use utoipa::{IntoParams, ToSchema};
 use super::App;
 use super::audit::{self, Change, snapshot};
 use super::caller::{Caller, Grant};
-use super::identity::grants_from_rows;
 use super::idempotency::{Claim, StoredResponse, run_once};
+use super::identity::grants_from_rows;
 use super::organisations::named;
 use super::page::{Limit, Page};
 use super::passwords;
@@ -211,14 +211,20 @@ fn valid_username(name: &str) -> Result<String, AppError> {
 fn valid_display_name(name: &str) -> Result<String, AppError> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 200 {
-        return Err(AppError::invalid_field("display_name", "1 to 200 characters"));
+        return Err(AppError::invalid_field(
+            "display_name",
+            "1 to 200 characters",
+        ));
     }
     Ok(name.to_string())
 }
 
 fn valid_subject(subject: &str) -> Result<String, AppError> {
     if subject.is_empty() || subject.len() > 255 {
-        return Err(AppError::invalid_field("external_subject", "1 to 255 bytes"));
+        return Err(AppError::invalid_field(
+            "external_subject",
+            "1 to 255 bytes",
+        ));
     }
     Ok(subject.to_string())
 }
@@ -314,8 +320,13 @@ impl App {
     ) -> Result<StoredResponse, AppError> {
         caller.require_admin()?;
         let username = valid_username(&request.username)?;
-        let display_name = valid_display_name(request.display_name.as_deref().unwrap_or(&username))?;
-        let subject = request.external_subject.as_deref().map(valid_subject).transpose()?;
+        let display_name =
+            valid_display_name(request.display_name.as_deref().unwrap_or(&username))?;
+        let subject = request
+            .external_subject
+            .as_deref()
+            .map(valid_subject)
+            .transpose()?;
         if request.password.is_none() && subject.is_none() {
             return Err(AppError::invalid_field(
                 "password",
@@ -339,11 +350,24 @@ impl App {
                 .map_err(AppError::internal)??
         };
         let claim = key
-            .map(|k| Claim::new(caller.idempotency_scope(), k, "POST /v1/users", &redacted(&request)))
+            .map(|k| {
+                Claim::new(
+                    caller.idempotency_scope(),
+                    k,
+                    "POST /v1/users",
+                    &redacted(&request),
+                )
+            })
             .transpose()?;
         let caller = caller.clone();
         run_once(&self.store, &self.in_flight, claim, move |conn| {
-            let row = insert_user(conn, &username, hash.clone(), &display_name, subject.clone())?;
+            let row = insert_user(
+                conn,
+                &username,
+                hash.clone(),
+                &display_name,
+                subject.clone(),
+            )?;
             let id: UserId = parse_column(&row.id, "users.id")?;
             for (i, role) in request.roles.iter().enumerate() {
                 let field = format!("roles[{i}].organisation_id");
@@ -408,10 +432,21 @@ impl App {
         request: UpdateUserRequest,
     ) -> Result<UserView, AppError> {
         caller.require_admin()?;
-        let display_name = request.display_name.as_deref().map(valid_display_name).transpose()?;
-        let subject = request.external_subject.as_deref().map(valid_subject).transpose()?;
+        let display_name = request
+            .display_name
+            .as_deref()
+            .map(valid_display_name)
+            .transpose()?;
+        let subject = request
+            .external_subject
+            .as_deref()
+            .map(valid_subject)
+            .transpose()?;
         if id == caller.user_id && request.status == Some(UserStatus::Disabled) {
-            return Err(AppError::invalid_field("status", "you cannot disable yourself"));
+            return Err(AppError::invalid_field(
+                "status",
+                "you cannot disable yourself",
+            ));
         }
         let hash = match request.password.clone() {
             Some(p) => Some(
@@ -456,7 +491,13 @@ impl App {
                         } else {
                             "user disabled"
                         };
-                        sessions::revoke_all_of(conn, &person.row.id, None, reason, to_db_time(now))?;
+                        sessions::revoke_all_of(
+                            conn,
+                            &person.row.id,
+                            None,
+                            reason,
+                            to_db_time(now),
+                        )?;
                     }
                     let after = Person::load(conn, &id)?
                         .ok_or_else(|| AppError::not_found("user"))?
@@ -507,7 +548,13 @@ impl App {
         run_once(&self.store, &self.in_flight, claim, move |conn| {
             let person = load_managed(conn, &caller, &id)?;
             let before = person.view()?;
-            let org = named(conn, &caller, &[Role::Admin], "organisation_id", &request.organisation_id)?;
+            let org = named(
+                conn,
+                &caller,
+                &[Role::Admin],
+                "organisation_id",
+                &request.organisation_id,
+            )?;
             let grant = insert_grant(conn, &id, request.role, &org)?;
             let after = Person::load(conn, &id)?
                 .ok_or_else(|| AppError::not_found("user"))?
@@ -591,8 +638,8 @@ impl App {
                 .run(move |conn| {
                     write_transaction(conn, |conn| {
                         let id = caller.user_id;
-                        let before = Person::load(conn, &id)?
-                            .ok_or_else(|| AppError::not_found("user"))?;
+                        let before =
+                            Person::load(conn, &id)?.ok_or_else(|| AppError::not_found("user"))?;
                         users::update(
                             conn,
                             &id.to_string(),
@@ -604,8 +651,8 @@ impl App {
                             },
                             to_db_time(Utc::now()),
                         )?;
-                        let after = Person::load(conn, &id)?
-                            .ok_or_else(|| AppError::not_found("user"))?;
+                        let after =
+                            Person::load(conn, &id)?.ok_or_else(|| AppError::not_found("user"))?;
                         audit::record(
                             conn,
                             Change {

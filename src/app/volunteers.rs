@@ -141,7 +141,8 @@ pub fn phone_digest(pepper: &[u8], phone: &Phone) -> Result<String, AppError> {
 }
 
 fn parse_phone(field: &str, raw: &str) -> Result<Phone, AppError> {
-    raw.parse().map_err(|e: &str| AppError::invalid_field(field, e))
+    raw.parse()
+        .map_err(|e: &str| AppError::invalid_field(field, e))
 }
 
 fn valid_name(name: &str) -> Result<String, AppError> {
@@ -155,7 +156,10 @@ fn valid_name(name: &str) -> Result<String, AppError> {
 fn valid_card(card: &str) -> Result<String, AppError> {
     let card = card.trim();
     if !(4..=32).contains(&card.len()) || !card.chars().all(|c| c.is_ascii_alphanumeric()) {
-        return Err(AppError::invalid_field("card_number", "4 to 32 letters or digits"));
+        return Err(AppError::invalid_field(
+            "card_number",
+            "4 to 32 letters or digits",
+        ));
     }
     Ok(card.to_string())
 }
@@ -229,7 +233,10 @@ fn scheme_ledger(
             }
         }
     }
-    Err(AppError::invalid_field("ledger_id", "no ledger covers this home"))
+    Err(AppError::invalid_field(
+        "ledger_id",
+        "no ledger covers this home",
+    ))
 }
 
 fn audit_change(
@@ -284,7 +291,12 @@ impl App {
                 if let Some(login) = &mut fingerprinted.login {
                     login.password = "***".into();
                 }
-                Claim::new(caller.idempotency_scope(), k, "POST /v1/volunteers", &fingerprinted)
+                Claim::new(
+                    caller.idempotency_scope(),
+                    k,
+                    "POST /v1/volunteers",
+                    &fingerprinted,
+                )
             })
             .transpose()?;
         let caller = caller.clone();
@@ -293,7 +305,10 @@ impl App {
             if let Some(card) = &card
                 && volunteers::card_taken(conn, card, None)?
             {
-                return Err(AppError::new(ErrorCode::Conflict, "the card number is taken"));
+                return Err(AppError::new(
+                    ErrorCode::Conflict,
+                    "the card number is taken",
+                ));
             }
             let ledger_id = scheme_ledger(conn, &home, request.ledger_id)?;
             let wallet = open_account(
@@ -451,7 +466,11 @@ impl App {
                     if let Some(org) = request.organisation_id {
                         let node = home(conn, &caller, &org)?;
                         row.organisation_id = node.row.id.clone();
-                        crate::store::accounts::set_organisation(conn, &row.account_id, &node.row.id)?;
+                        crate::store::accounts::set_organisation(
+                            conn,
+                            &row.account_id,
+                            &node.row.id,
+                        )?;
                         if let Some(user) = &row.user_id {
                             users::move_grants(conn, user, Role::Volunteer.as_str(), &node.row.id)?;
                         }
@@ -488,7 +507,13 @@ impl App {
                     row.updated_at = to_db_time(Utc::now());
                     volunteers::save(conn, &row)?;
                     let after = VolunteerView::new(&row)?;
-                    audit_change(conn, &caller, "volunteer.consent_changed", Some(&before), &after)
+                    audit_change(
+                        conn,
+                        &caller,
+                        "volunteer.consent_changed",
+                        Some(&before),
+                        &after,
+                    )
                 })
             })
             .await

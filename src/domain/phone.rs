@@ -66,7 +66,13 @@ mod tests {
 
     #[test]
     fn junk_is_refused() {
-        for bad in ["", "12345", "call me", "+86 138 0013 8000 1234 5", "1380013800a"] {
+        for bad in [
+            "",
+            "12345",
+            "call me",
+            "+86 138 0013 8000 1234 5",
+            "1380013800a",
+        ] {
             assert!(bad.parse::<Phone>().is_err(), "{bad}");
         }
     }

@@ -57,7 +57,9 @@ pub async fn list_users(
     Authenticated(caller): Authenticated,
     query: web::Query<UserQuery>,
 ) -> Result<web::Json<Page<UserView>>, AppError> {
-    Ok(web::Json(app.list_users(&caller, query.into_inner()).await?))
+    Ok(web::Json(
+        app.list_users(&caller, query.into_inner()).await?,
+    ))
 }
 
 /// One user.
@@ -124,8 +126,13 @@ pub async fn grant_role(
     body: web::Json<RoleRequest>,
 ) -> Result<HttpResponse, AppError> {
     Ok(stored(
-        app.grant_role(&caller, key.0.as_deref(), id.into_inner(), body.into_inner())
-            .await?,
+        app.grant_role(
+            &caller,
+            key.0.as_deref(),
+            id.into_inner(),
+            body.into_inner(),
+        )
+        .await?,
     ))
 }
 

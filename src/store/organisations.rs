@@ -103,7 +103,10 @@ pub fn rename(
     at: NaiveDateTime,
 ) -> Result<(), AppError> {
     diesel::update(organisations::table.find(id))
-        .set((organisations::name.eq(name), organisations::updated_at.eq(at)))
+        .set((
+            organisations::name.eq(name),
+            organisations::updated_at.eq(at),
+        ))
         .execute(conn)?;
     Ok(())
 }

@@ -148,8 +148,8 @@ pub fn standing(
 
 /// Removes refresh tokens and sessions long past their expiry.
 pub fn purge_expired(conn: &mut DbConnection, before: NaiveDateTime) -> Result<usize, AppError> {
-    let tokens = diesel::delete(refresh_tokens::table.filter(refresh_tokens::expires_at.lt(before)))
-        .execute(conn)?;
+    let tokens =
+        diesel::delete(refresh_tokens::table.filter(refresh_tokens::expires_at.lt(before)))
+            .execute(conn)?;
     Ok(tokens)
 }
-

@@ -148,20 +148,28 @@ pub fn update(
 ) -> Result<(), AppError> {
     let target = users::table.find(id);
     if let Some(name) = change.display_name {
-        diesel::update(target).set(users::display_name.eq(name)).execute(conn)?;
+        diesel::update(target)
+            .set(users::display_name.eq(name))
+            .execute(conn)?;
     }
     if let Some(status) = change.status {
-        diesel::update(target).set(users::status.eq(status)).execute(conn)?;
+        diesel::update(target)
+            .set(users::status.eq(status))
+            .execute(conn)?;
     }
     if let Some(hash) = change.password_hash {
-        diesel::update(target).set(users::password_hash.eq(hash)).execute(conn)?;
+        diesel::update(target)
+            .set(users::password_hash.eq(hash))
+            .execute(conn)?;
     }
     if let Some(subject) = change.external_subject {
         diesel::update(target)
             .set(users::external_subject.eq(subject))
             .execute(conn)?;
     }
-    diesel::update(target).set(users::updated_at.eq(at)).execute(conn)?;
+    diesel::update(target)
+        .set(users::updated_at.eq(at))
+        .execute(conn)?;
     Ok(())
 }
 
