@@ -78,6 +78,27 @@ impl App {
                     Ok(_) => {}
                     Err(e) => tracing::warn!(error = %e, "purging idempotency keys failed"),
                 }
+                let window = chrono::Duration::seconds(self.login_limits.window.as_secs() as i64);
+                let purged = self
+                    .store
+                    .run(move |conn| {
+                        let now = Utc::now();
+                        crate::store::write_transaction(conn, |conn| {
+                            let tokens = crate::store::sessions::purge_expired(
+                                conn,
+                                crate::store::rows::to_db_time(now),
+                            )?;
+                            let windows = crate::store::login_throttle::purge_before(
+                                conn,
+                                crate::store::rows::to_db_time(now - window),
+                            )?;
+                            Ok(tokens + windows)
+                        })
+                    })
+                    .await;
+                if let Err(e) = purged {
+                    tracing::warn!(error = %e, "purging expired refresh tokens failed");
+                }
             }
         }
     }

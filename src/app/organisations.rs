@@ -287,21 +287,7 @@ impl App {
                         let name = valid_name(name)?;
                         if name != node.row.name {
                             organisations::rename(conn, &node.row.id, &name, now)?;
-                            let after = find(conn, &id)?
-                                .ok_or_else(|| AppError::not_found("organisation"))?
-                                .view()?;
-                            audit::record(
-                                conn,
-                                Change {
-                                    actor: Some(caller.user_id),
-                                    action: "organisation.renamed",
-                                    entity_type: "organisation",
-                                    entity_id: id.to_string(),
-                                    organisation_id: Some(id),
-                                    before: Some(snapshot(&before)?),
-                                    after: Some(snapshot(&after)?),
-                                },
-                            )?;
+                            audit_node(conn, &caller, "organisation.renamed", &before)?;
                         }
                     }
                     if let Some(parent_id) = request.parent_id {
@@ -310,21 +296,7 @@ impl App {
                         let before = current.view()?;
                         if current.row.parent_id.as_deref() != Some(&parent_id.to_string()) {
                             move_node(conn, &caller, &current, &parent_id, now)?;
-                            let after = find(conn, &id)?
-                                .ok_or_else(|| AppError::not_found("organisation"))?
-                                .view()?;
-                            audit::record(
-                                conn,
-                                Change {
-                                    actor: Some(caller.user_id),
-                                    action: "organisation.moved",
-                                    entity_type: "organisation",
-                                    entity_id: id.to_string(),
-                                    organisation_id: Some(id),
-                                    before: Some(snapshot(&before)?),
-                                    after: Some(snapshot(&after)?),
-                                },
-                            )?;
+                            audit_node(conn, &caller, "organisation.moved", &before)?;
                         }
                     }
                     find(conn, &id)?
@@ -334,6 +306,30 @@ impl App {
             })
             .await
     }
+}
+
+/// Files a change of a node in the audit log, with the node as it is now.
+fn audit_node(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    action: &str,
+    before: &OrganisationView,
+) -> Result<(), AppError> {
+    let after = find(conn, &before.id)?
+        .ok_or_else(|| AppError::not_found("organisation"))?
+        .view()?;
+    audit::record(
+        conn,
+        Change {
+            actor: Some(caller.user_id),
+            action,
+            entity_type: "organisation",
+            entity_id: before.id.to_string(),
+            organisation_id: Some(before.id),
+            before: Some(snapshot(before)?),
+            after: Some(snapshot(&after)?),
+        },
+    )
 }
 
 fn move_node(

@@ -499,28 +499,13 @@ impl App {
                             to_db_time(now),
                         )?;
                     }
-                    let after = Person::load(conn, &id)?
-                        .ok_or_else(|| AppError::not_found("user"))?
-                        .view()?;
-                    let action = match (before.status, after.status) {
-                        (UserStatus::Active, UserStatus::Disabled) => "user.disabled",
-                        (UserStatus::Disabled, UserStatus::Active) => "user.enabled",
+                    let action = match (before.status, request.status) {
+                        (UserStatus::Active, Some(UserStatus::Disabled)) => "user.disabled",
+                        (UserStatus::Disabled, Some(UserStatus::Active)) => "user.enabled",
                         _ if hash.is_some() => "user.password_reset",
                         _ => "user.updated",
                     };
-                    audit::record(
-                        conn,
-                        Change {
-                            actor: Some(caller.user_id),
-                            action,
-                            entity_type: "user",
-                            entity_id: id.to_string(),
-                            organisation_id: person.home(),
-                            before: Some(snapshot(&before)?),
-                            after: Some(snapshot(&after)?),
-                        },
-                    )?;
-                    Ok(after)
+                    audit_person(conn, &caller, action, &before, person.home())
                 })
             })
             .await
@@ -556,21 +541,7 @@ impl App {
                 &request.organisation_id,
             )?;
             let grant = insert_grant(conn, &id, request.role, &org)?;
-            let after = Person::load(conn, &id)?
-                .ok_or_else(|| AppError::not_found("user"))?
-                .view()?;
-            audit::record(
-                conn,
-                Change {
-                    actor: Some(caller.user_id),
-                    action: "role.granted",
-                    entity_type: "user",
-                    entity_id: id.to_string(),
-                    organisation_id: Some(org.id),
-                    before: Some(snapshot(&before)?),
-                    after: Some(snapshot(&after)?),
-                },
-            )?;
+            let after = audit_person(conn, &caller, "role.granted", &before, Some(org.id))?;
             StoredResponse::created(format!("/v1/users/{id}/roles/{grant}"), &after)
         })
         .await
@@ -604,22 +575,13 @@ impl App {
                     }
                     let before = person.view()?;
                     users::revoke(conn, &grant.to_string())?;
-                    let after = Person::load(conn, &id)?
-                        .ok_or_else(|| AppError::not_found("user"))?
-                        .view()?;
-                    audit::record(
+                    audit_person(
                         conn,
-                        Change {
-                            actor: Some(caller.user_id),
-                            action: "role.revoked",
-                            entity_type: "user",
-                            entity_id: id.to_string(),
-                            organisation_id: Some(held.organisation_id),
-                            before: Some(snapshot(&before)?),
-                            after: Some(snapshot(&after)?),
-                        },
-                    )?;
-                    Ok(after)
+                        &caller,
+                        "role.revoked",
+                        &before,
+                        Some(held.organisation_id),
+                    )
                 })
             })
             .await
@@ -638,33 +600,19 @@ impl App {
                 .run(move |conn| {
                     write_transaction(conn, |conn| {
                         let id = caller.user_id;
-                        let before =
-                            Person::load(conn, &id)?.ok_or_else(|| AppError::not_found("user"))?;
+                        let before = Person::load(conn, &id)?
+                            .ok_or_else(|| AppError::not_found("user"))?
+                            .view()?;
                         users::update(
                             conn,
                             &id.to_string(),
                             &UserChange {
                                 display_name: Some(&name),
-                                status: None,
-                                password_hash: None,
-                                external_subject: None,
+                                ..UserChange::default()
                             },
                             to_db_time(Utc::now()),
                         )?;
-                        let after =
-                            Person::load(conn, &id)?.ok_or_else(|| AppError::not_found("user"))?;
-                        audit::record(
-                            conn,
-                            Change {
-                                actor: Some(id),
-                                action: "user.updated",
-                                entity_type: "user",
-                                entity_id: id.to_string(),
-                                organisation_id: before.home(),
-                                before: Some(snapshot(&before.view()?)?),
-                                after: Some(snapshot(&after.view()?)?),
-                            },
-                        )
+                        audit_person(conn, &caller, "user.updated", &before, None).map(|_| ())
                     })
                 })
                 .await?;
@@ -716,10 +664,8 @@ impl App {
                         conn,
                         &id.to_string(),
                         &UserChange {
-                            display_name: None,
-                            status: None,
                             password_hash: Some(&hash),
-                            external_subject: None,
+                            ..UserChange::default()
                         },
                         now,
                     )?;
@@ -748,6 +694,33 @@ impl App {
             })
             .await
     }
+}
+
+/// Files a change of a person in the audit log; returns them as they are now.
+fn audit_person(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    action: &str,
+    before: &UserView,
+    organisation: Option<OrganisationId>,
+) -> Result<UserView, AppError> {
+    let after = Person::load(conn, &before.id)?
+        .ok_or_else(|| AppError::not_found("user"))?
+        .view()?;
+    audit::record(
+        conn,
+        Change {
+            actor: Some(caller.user_id),
+            action,
+            entity_type: "user",
+            entity_id: before.id.to_string(),
+            organisation_id: organisation
+                .or_else(|| before.roles.first().map(|r| r.organisation_id)),
+            before: Some(snapshot(before)?),
+            after: Some(snapshot(&after)?),
+        },
+    )?;
+    Ok(after)
 }
 
 /// The request as fingerprinted for idempotency: without the password.

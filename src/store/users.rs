@@ -133,6 +133,7 @@ pub fn page(
     Ok(query.load(conn)?)
 }
 
+#[derive(Default)]
 pub struct UserChange<'a> {
     pub display_name: Option<&'a str>,
     pub status: Option<&'a str>,
