@@ -74,7 +74,7 @@ pub struct AuditEntryView {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct AuditQuery {
-    /// e.g. `user`, `organisation`, `volunteer`, `role_grant`.
+    /// e.g. `user` (roles included), `organisation`, `volunteer`, `account`, `setting`.
     pub entity_type: Option<String>,
     pub entity_id: Option<String>,
     pub actor_id: Option<UserId>,
