@@ -84,8 +84,10 @@ impl App {
         let found = self
             .store
             .run(move |conn| {
-                login_throttle::check(conn, &limits, &buckets, now)?;
-                users::find_by_username(conn, &username)
+                write_transaction(conn, |conn| {
+                    login_throttle::admit(conn, &limits, &buckets, now)?;
+                    users::find_by_username(conn, &username)
+                })
             })
             .await?;
         let password = request.password;
@@ -101,17 +103,8 @@ impl App {
         .await
         .map_err(AppError::internal)?;
         let buckets = Buckets::new(&request.username, address.as_deref());
-        let active = user
-            .as_ref()
-            .is_some_and(|u| u.status == UserStatus::Active.as_str());
-        let Some(user) = user.filter(|_| active) else {
-            self.store
-                .run(move |conn| {
-                    write_transaction(conn, |conn| {
-                        login_throttle::record_failure(conn, &limits, &buckets, Utc::now())
-                    })
-                })
-                .await?;
+        let Some(user) = user.filter(|u| u.status == UserStatus::Active.as_str()) else {
+            // The attempt is already counted.
             return Err(refused());
         };
         let user_id: UserId = parse_column(&user.id, "users.id")?;
@@ -119,7 +112,7 @@ impl App {
         self.store
             .run(move |conn| {
                 write_transaction(conn, |conn| {
-                    login_throttle::record_success(conn, &buckets)?;
+                    login_throttle::succeeded(conn, &buckets)?;
                     let session = SessionId::generate();
                     let now = Utc::now();
                     sessions::insert(
@@ -140,6 +133,11 @@ impl App {
     }
 
     pub async fn refresh(&self, request: RefreshRequest) -> Result<TokenResponse, AppError> {
+        if !self.password_login {
+            return Err(AppError::forbidden(
+                "the service's own sessions are off; sign in with the identity provider",
+            ));
+        }
         let hash = digest(&request.refresh_token);
         let app = self.clone();
         let outcome = self

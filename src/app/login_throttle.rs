@@ -35,26 +35,32 @@ fn window(limits: &LoginLimits) -> Duration {
     Duration::seconds(limits.window.as_secs() as i64)
 }
 
-/// Refuses with 429 and `Retry-After` while any bucket is at its limit.
-pub fn check(
+/// Counts this attempt against every bucket before the password is checked,
+/// and refuses with 429 and `Retry-After` when one is over its limit. Counting
+/// first, in one transaction, keeps guesses sent all at once from slipping
+/// past the limit while the slow password checks run.
+pub fn admit(
     conn: &mut DbConnection,
     limits: &LoginLimits,
     buckets: &Buckets,
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
+    let floor = to_db_time(now - window(limits));
     let mut wait: Option<i64> = None;
     for (bucket, limit) in buckets.each(limits) {
-        let Some((start, failures)) = login_throttle::get(conn, bucket)? else {
+        login_throttle::record_failure(conn, bucket, to_db_time(now), floor)?;
+        let Some((start, attempts)) = login_throttle::get(conn, bucket)? else {
             continue;
         };
-        let ends = from_db_time(start) + window(limits);
-        if failures >= limit as i32 && ends > now {
+        if attempts > limit as i32 {
+            let ends = from_db_time(start) + window(limits);
             let seconds = (ends - now).num_seconds().max(1);
             wait = Some(wait.map_or(seconds, |w| w.max(seconds)));
         }
     }
     match wait {
         None => Ok(()),
+        // The caller's transaction rolls back: refused attempts are not counted.
         Some(seconds) => Err(AppError {
             retry_after: Some(seconds as u64),
             ..AppError::new(
@@ -65,21 +71,13 @@ pub fn check(
     }
 }
 
-pub fn record_failure(
-    conn: &mut DbConnection,
-    limits: &LoginLimits,
-    buckets: &Buckets,
-    now: DateTime<Utc>,
-) -> Result<(), AppError> {
-    let floor = to_db_time(now - window(limits));
-    for (bucket, _) in buckets.each(limits) {
-        login_throttle::record_failure(conn, bucket, to_db_time(now), floor)?;
+/// The attempt succeeded: the user's count starts again, and the address gets
+/// its attempt back (one address may be guessing at many names, so its other
+/// failures stay).
+pub fn succeeded(conn: &mut DbConnection, buckets: &Buckets) -> Result<(), AppError> {
+    login_throttle::clear(conn, &buckets.user)?;
+    if let Some(address) = &buckets.address {
+        login_throttle::forgive_one(conn, address)?;
     }
     Ok(())
-}
-
-/// A successful login clears the user's count (not the address's: one
-/// address may be guessing at many names).
-pub fn record_success(conn: &mut DbConnection, buckets: &Buckets) -> Result<(), AppError> {
-    login_throttle::clear(conn, &buckets.user)
 }

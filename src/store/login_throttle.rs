@@ -20,7 +20,7 @@ pub fn get(
         .optional()?)
 }
 
-/// Counts one failure: in the current window when it began after
+/// Counts one attempt: in the current window when it began after
 /// `window_floor`, else in a new window starting `now`.
 pub fn record_failure(
     conn: &mut DbConnection,
@@ -71,6 +71,18 @@ pub fn record_failure(
         }
         Err(e) => return Err(e.into()),
     }
+    Ok(())
+}
+
+/// Takes one attempt back off a bucket.
+pub fn forgive_one(conn: &mut DbConnection, bucket: &str) -> Result<(), AppError> {
+    diesel::update(
+        login_throttle::table
+            .find(bucket)
+            .filter(login_throttle::failures.gt(0)),
+    )
+    .set(login_throttle::failures.eq(login_throttle::failures - 1))
+    .execute(conn)?;
     Ok(())
 }
 
