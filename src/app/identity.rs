@@ -32,17 +32,14 @@ fn caller_of(conn: &mut DbConnection, subject: &Subject) -> Result<Caller, AppEr
         }
     };
     let session_text = session_id.map(|s| s.to_string());
-    let (status, session) =
-        sessions::standing(conn, &user_id.to_string(), session_text.as_deref())?
-            .ok_or_else(|| AppError::unauthorized("the token's user does not exist"))?;
-    if parse_column::<UserStatus>(&status, "users.status")? != UserStatus::Active {
+    let standing = sessions::standing(conn, &user_id.to_string(), session_text.as_deref())?
+        .ok_or_else(|| AppError::unauthorized("the token's user does not exist"))?;
+    if parse_column::<UserStatus>(&standing.status, "users.status")? != UserStatus::Active {
         return Err(AppError::unauthorized("the user is disabled"));
     }
     if session_id.is_some() {
-        let open = session.is_some_and(|s| {
-            s.user_id == user_id.to_string()
-                && s.revoked_at.is_none()
-                && from_db_time(s.expires_at) > Utc::now()
+        let open = standing.session.is_some_and(|(revoked, expires)| {
+            revoked.is_none() && from_db_time(expires) > Utc::now()
         });
         if !open {
             return Err(AppError::unauthorized(
@@ -50,7 +47,7 @@ fn caller_of(conn: &mut DbConnection, subject: &Subject) -> Result<Caller, AppEr
             ));
         }
     }
-    let grants = grants_from_rows(users::grants_of(conn, &user_id.to_string())?)?;
+    let grants = grants_from_rows(standing.grants)?;
     let wallet = if grants.iter().any(|g| g.role == Role::Volunteer) {
         volunteers::of_user(conn, &user_id.to_string())?
             .map(|v| parse_column(&v.account_id, "volunteers.account_id"))

@@ -4,7 +4,8 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::DbConnection;
-use super::schema::{refresh_tokens, sessions, users};
+use super::schema::{organisations, refresh_tokens, role_grants, sessions, users};
+use super::users::{GrantWithPath, RoleGrantRow};
 use crate::error::AppError;
 
 #[derive(Queryable, Selectable, Insertable, Clone, Debug)]
@@ -124,26 +125,82 @@ pub fn revoke_all_of(
     .execute(conn)?)
 }
 
-/// What every authenticated request checks: the user's status and, for the
-/// service's own tokens, whether the session is still open.
+/// What every authenticated request needs, read in one query: the user's
+/// status, their session (for the service's own tokens) and every role they
+/// hold with its organisation's path.
+pub struct Standing {
+    pub status: String,
+    /// (revoked at, expires at) of the session, when one was asked for and it
+    /// belongs to the user.
+    pub session: Option<(Option<NaiveDateTime>, NaiveDateTime)>,
+    pub grants: Vec<GrantWithPath>,
+}
+
+type StandingRow = (
+    String,
+    Option<(String, String, String, String, NaiveDateTime)>,
+    Option<String>,
+    Option<NaiveDateTime>,
+    Option<NaiveDateTime>,
+);
+
 pub fn standing(
     conn: &mut DbConnection,
     user_id: &str,
     session_id: Option<&str>,
-) -> Result<Option<(String, Option<SessionRow>)>, AppError> {
-    let Some(status) = users::table
-        .find(user_id)
-        .select(users::status)
-        .first::<String>(conn)
-        .optional()?
-    else {
+) -> Result<Option<Standing>, AppError> {
+    let session_id = session_id.unwrap_or_default().to_string();
+    let rows: Vec<StandingRow> = users::table
+        .left_join(role_grants::table.on(role_grants::user_id.eq(users::id)))
+        .left_join(organisations::table.on(organisations::id.eq(role_grants::organisation_id)))
+        .left_join(
+            sessions::table.on(sessions::user_id
+                .eq(users::id)
+                .and(sessions::id.eq(session_id))),
+        )
+        .filter(users::id.eq(user_id))
+        .order(role_grants::id)
+        .select((
+            users::status,
+            (
+                role_grants::id,
+                role_grants::user_id,
+                role_grants::role,
+                role_grants::organisation_id,
+                role_grants::created_at,
+            )
+                .nullable(),
+            organisations::path.nullable(),
+            sessions::revoked_at.nullable(),
+            sessions::expires_at.nullable(),
+        ))
+        .load(conn)?;
+    let Some(first) = rows.first() else {
         return Ok(None);
     };
-    let session = match session_id {
-        Some(id) => get(conn, id)?,
-        None => None,
-    };
-    Ok(Some((status, session)))
+    let status = first.0.clone();
+    let session = first.4.map(|expires| (first.3, expires));
+    let grants = rows
+        .into_iter()
+        .filter_map(|(_, grant, path, _, _)| {
+            let (id, user_id, role, organisation_id, created_at) = grant?;
+            Some((
+                RoleGrantRow {
+                    id,
+                    user_id,
+                    role,
+                    organisation_id,
+                    created_at,
+                },
+                path?,
+            ))
+        })
+        .collect();
+    Ok(Some(Standing {
+        status,
+        session,
+        grants,
+    }))
 }
 
 /// Removes refresh tokens and sessions long past their expiry.
