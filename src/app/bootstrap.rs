@@ -63,15 +63,30 @@ pub fn bootstrap(
         let root = Node::new(organisation)?;
         let ledger = match ledgers::find_by_code(conn, DEFAULT_LEDGER_CODE)? {
             Some(row) => super::ledgers::LedgerView::new(&row)?,
-            None => create_ledger(
-                conn,
-                &CreateLedgerRequest {
-                    code: DEFAULT_LEDGER_CODE.into(),
-                    name: "Volunteer points".into(),
-                    asset_scale: Some(2),
-                    organisation_id: None,
-                },
-            )?,
+            None => {
+                let ledger = create_ledger(
+                    conn,
+                    &CreateLedgerRequest {
+                        code: DEFAULT_LEDGER_CODE.into(),
+                        name: "Volunteer points".into(),
+                        asset_scale: Some(2),
+                        organisation_id: None,
+                    },
+                )?;
+                audit::record(
+                    conn,
+                    Change {
+                        actor: None,
+                        action: "ledger.created",
+                        entity_type: "ledger",
+                        entity_id: ledger.id.to_string(),
+                        organisation_id: Some(ledger.organisation_id),
+                        before: None,
+                        after: Some(audit::snapshot(&ledger)?),
+                    },
+                )?;
+                ledger
+            }
         };
         let user = insert_user(conn, username, password_hash, username, None)?;
         let user_id: UserId = parse_column(&user.id, "users.id")?;
