@@ -1340,4 +1340,67 @@ on_both_backends! {
             admin_north.patch(&root_admin, &json!({"status": "disabled"}))
         });
     }
+
+    admins_below_the_root_neither_mint_points_nor_manage_their_peers(backend) {
+        let bank = Bank::new(backend);
+        let root = bank.organisation_id.clone();
+        let north = bank.organisation("North", "district", &root);
+        let north_a = bank.organisation("North A", "community", &north);
+        let (peer, _) = bank.person(Role::Admin, &north);
+        let (_, admin_north) = bank.person(Role::Admin, &north);
+        let admin_north = bank.api.with_token(&admin_north);
+
+        // An account that may go below zero would create points: only the
+        // ledger's own (city) administrators open one.
+        for body in [
+            json!({"ledger_id": bank.ledger_id, "organisation_id": north_a,
+                   "kind": "settlement", "name": "Float"}),
+            json!({"ledger_id": bank.ledger_id, "organisation_id": north_a,
+                   "kind": "community_fund", "name": "Fund", "no_overdraft": false}),
+        ] {
+            refused(&bank, "district admin opens an overdrawable account", 403, "forbidden", &[], || {
+                admin_north.post("/v1/accounts", &body, None)
+            });
+        }
+        let fund = admin_north.post(
+            "/v1/accounts",
+            &json!({"ledger_id": bank.ledger_id, "organisation_id": north_a,
+                    "kind": "community_fund", "name": "Fund"}),
+            None,
+        );
+        ok("district admin opens a no-overdraft fund", fund, 201);
+
+        // Another admin of the same district is a peer, not theirs to manage.
+        let peer_grant = str_of(&user(&bank, &peer)["roles"][0], "id").to_string();
+        for (method, path, body) in [
+            ("PATCH", format!("/v1/users/{peer}"), json!({"password": "a-new-long-password"})),
+            ("PATCH", format!("/v1/users/{peer}"), json!({"status": "disabled"})),
+            ("DELETE", format!("/v1/users/{peer}/roles/{peer_grant}"), Value::Null),
+        ] {
+            let what = format!("district admin: {method} {path}");
+            refused(&bank, &what, 403, "forbidden", &[], || send(&admin_north, method, &path, &body));
+        }
+        // The city admin manages them.
+        let disabled = bank.api.patch(&format!("/v1/users/{peer}"), &json!({"status": "disabled"}));
+        ok("city admin disables the district admin", disabled, 200);
+
+        // A role held outside the district admin's scope cannot be stripped
+        // by them, even one of a person they can see.
+        let (both, _) = bank.person(Role::Coordinator, &north_a);
+        let granted = bank.api.post(
+            &format!("/v1/users/{both}/roles"),
+            &json!({"role": "auditor", "organisation_id": root}),
+            None,
+        );
+        ok("city admin grants auditor at the root", granted, 201);
+        let roles = user(&bank, &both)["roles"].clone();
+        let local = roles
+            .as_array()
+            .and_then(|r| r.iter().find(|g| g["role"] == "coordinator"))
+            .map(|g| str_of(g, "id").to_string())
+            .expect("coordinator grant");
+        refused(&bank, "district admin strips a city-wide person's role", 403, "forbidden", &[], || {
+            admin_north.delete(&format!("/v1/users/{both}/roles/{local}"))
+        });
+    }
 }

@@ -1,8 +1,8 @@
 //! Who may move which points. A transfer is allowed when an administrator's
 //! scope covers every account it touches, or when its kind and accounts fit
 //! one of the caller's roles: a coordinator credits hours to volunteers of
-//! their subtree, partner staff redeem and refund at their partner, a
-//! volunteer donates from their own wallet to a community fund.
+//! their subtree, a volunteer donates from their own wallet to a community
+//! fund.
 
 use std::collections::HashMap;
 
@@ -100,12 +100,7 @@ fn role_allows(caller: &Caller, role: Role, kind: TransferKind, legs: &[Leg<'_>]
 }
 
 /// Roles that may create some transfer.
-pub const TRANSFER_MAKERS: &[Role] = &[
-    Role::Admin,
-    Role::Coordinator,
-    Role::PartnerStaff,
-    Role::Volunteer,
-];
+pub const TRANSFER_MAKERS: &[Role] = &[Role::Admin, Role::Coordinator, Role::Volunteer];
 
 /// Decides whether the caller may post a transfer of `kind` on these legs. An
 /// account the caller may not even name is reported as not found, exactly as

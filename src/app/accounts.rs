@@ -258,6 +258,16 @@ impl App {
                     "must lie inside the ledger's organisation",
                 ));
             }
+            // An account that may go below zero can create points: only the
+            // ledger's own administrators may open one.
+            let may_overdraw = !request
+                .no_overdraft
+                .unwrap_or_else(|| request.kind.default_no_overdraft());
+            if may_overdraw && !caller.covers(&[Role::Admin], &ledger_node.path) {
+                return Err(AppError::forbidden(
+                    "only administrators of the ledger's organisation open accounts that may overdraw",
+                ));
+            }
             let view = open_account(conn, &request)?;
             audit::record(
                 conn,

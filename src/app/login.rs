@@ -108,10 +108,20 @@ impl App {
             return Err(refused());
         };
         let user_id: UserId = parse_column(&user.id, "users.id")?;
+        let checked_hash = user.password_hash;
         let app = self.clone();
         self.store
             .run(move |conn| {
                 write_transaction(conn, |conn| {
+                    // The password was checked outside this transaction: if it was
+                    // reset or the user disabled meanwhile, the check no longer
+                    // holds, and a session made now would outlive the revocation.
+                    let still = users::get(conn, &user_id.to_string())?.is_some_and(|u| {
+                        u.password_hash == checked_hash && u.status == UserStatus::Active.as_str()
+                    });
+                    if !still {
+                        return Err(refused());
+                    }
                     login_throttle::succeeded(conn, &buckets)?;
                     let session = SessionId::generate();
                     let now = Utc::now();

@@ -185,6 +185,7 @@ impl App {
         let caller = caller.clone();
         run_once(&self.store, &self.in_flight, claim, move |conn| {
             let name = valid_name(&request.name)?;
+            organisations::lock(conn, &request.parent_id.to_string())?;
             let parent = named(
                 conn,
                 &caller,
@@ -280,6 +281,7 @@ impl App {
             .run(move |conn| {
                 write_transaction(conn, |conn| {
                     let admin = [Role::Admin];
+                    organisations::lock(conn, &id.to_string())?;
                     let node = visible(conn, &caller, &admin, &id)?;
                     let before = node.view()?;
                     let now = to_db_time(Utc::now());
@@ -353,6 +355,7 @@ fn move_node(
             "moving a node needs admin rights over its parent",
         ));
     }
+    organisations::lock(conn, &parent_id.to_string())?;
     let parent = named(conn, caller, &admin, "parent_id", parent_id)?;
     if node.path.contains(&parent.path) {
         return Err(AppError::invalid_field(

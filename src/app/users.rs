@@ -149,6 +149,27 @@ impl Person {
         })
     }
 
+    /// The person as `caller` may see them: only the roles inside the caller's
+    /// reading scope, and the identity provider subject only for those who
+    /// manage them.
+    pub fn view_for(&self, caller: &Caller) -> Result<UserView, AppError> {
+        let mut view = self.view()?;
+        if self.id == caller.user_id || caller.everywhere(PEOPLE_READERS) {
+            return Ok(view);
+        }
+        let shown: Vec<GrantId> = self
+            .grants
+            .iter()
+            .filter(|g| caller.covers(PEOPLE_READERS, &g.path))
+            .map(|g| g.id)
+            .collect();
+        view.roles.retain(|r| shown.contains(&r.id));
+        if !self.managed_by(caller) {
+            view.external_subject = None;
+        }
+        Ok(view)
+    }
+
     /// Where changes to this person are filed in the audit log.
     fn home(&self) -> Option<OrganisationId> {
         self.grants.first().map(|g| g.organisation_id)
@@ -167,13 +188,30 @@ impl Person {
 
     /// Managed by the caller: every role of this person inside the caller's
     /// admin scope, so a district admin cannot touch a city admin.
+    ///
+    /// Below the root, another administrator is managed only from strictly
+    /// above their node: two admins of one district cannot reset each other's
+    /// password. The root's administrators manage everyone.
     fn managed_by(&self, caller: &Caller) -> bool {
-        caller.everywhere(&[Role::Admin])
-            || (!self.grants.is_empty()
-                && self
-                    .grants
-                    .iter()
-                    .all(|g| caller.covers(&[Role::Admin], &g.path)))
+        if caller.everywhere(&[Role::Admin]) {
+            return true;
+        }
+        if self.id == caller.user_id {
+            return self
+                .grants
+                .iter()
+                .all(|g| caller.covers(&[Role::Admin], &g.path));
+        }
+        !self.grants.is_empty()
+            && self.grants.iter().all(|g| {
+                if g.role == Role::Admin {
+                    caller.grants.iter().any(|c| {
+                        c.role == Role::Admin && c.path != g.path && c.path.contains(&g.path)
+                    })
+                } else {
+                    caller.covers(&[Role::Admin], &g.path)
+                }
+            })
     }
 }
 
@@ -396,7 +434,7 @@ impl App {
     pub async fn get_user(&self, caller: &Caller, id: UserId) -> Result<UserView, AppError> {
         let caller = caller.clone();
         self.store
-            .run(move |conn| load_visible(conn, &caller, &id)?.view())
+            .run(move |conn| load_visible(conn, &caller, &id)?.view_for(&caller))
             .await
     }
 
@@ -409,6 +447,7 @@ impl App {
         let limit = Limit::parse(query.limit)?;
         let subtrees = caller.subtrees(PEOPLE_READERS);
         let after = query.cursor.map(|c| c.to_string());
+        let caller = caller.clone();
         let views = self
             .store
             .run(move |conn| {
@@ -417,7 +456,7 @@ impl App {
                     .map(|row| {
                         let id = parse_column(&row.id, "users.id")?;
                         let grants = grants_from_rows(users::grants_of(conn, &row.id)?)?;
-                        Person { row, id, grants }.view()
+                        Person { row, id, grants }.view_for(&caller)
                     })
                     .collect::<Result<Vec<_>, AppError>>()
             })
@@ -558,7 +597,7 @@ impl App {
         self.store
             .run(move |conn| {
                 write_transaction(conn, |conn| {
-                    let person = load_visible(conn, &caller, &id)?;
+                    let person = load_managed(conn, &caller, &id)?;
                     let held = person
                         .grants
                         .iter()
@@ -639,6 +678,7 @@ impl App {
             current_password,
             new_password,
         } = request;
+        let old_hash = row.password_hash.clone();
         let hash = tokio::task::spawn_blocking(move || {
             if !passwords::verify(&current_password, &row.password_hash) {
                 return Err(AppError::forbidden("the current password is wrong"));
@@ -660,15 +700,12 @@ impl App {
             .run(move |conn| {
                 write_transaction(conn, |conn| {
                     let now = to_db_time(Utc::now());
-                    users::update(
-                        conn,
-                        &id.to_string(),
-                        &UserChange {
-                            password_hash: Some(&hash),
-                            ..UserChange::default()
-                        },
-                        now,
-                    )?;
+                    if !users::replace_password(conn, &id.to_string(), &old_hash, &hash, now)? {
+                        return Err(AppError::new(
+                            ErrorCode::Conflict,
+                            "the password was changed meanwhile; log in again",
+                        ));
+                    }
                     // Keep the session this request came from; end the others.
                     let keep = session.map(|s| s.to_string());
                     sessions::revoke_all_of(

@@ -171,18 +171,20 @@ fn pin_hash(pin: &str) -> Result<String, AppError> {
     passwords::hash_secret(pin)
 }
 
-/// The volunteer if the caller's `roles` reach their home; 404 otherwise.
+/// The volunteer if the caller's `roles` reach their home (or, when `allow_own` is
+/// allowed, it is the caller's own registration); 404 otherwise.
 fn visible(
     conn: &mut DbConnection,
     caller: &Caller,
     roles: &[Role],
     id: &VolunteerId,
+    allow_own: bool,
 ) -> Result<VolunteerRow, AppError> {
     let hidden = || AppError::not_found("volunteer");
     let row = volunteers::get(conn, &id.to_string())?.ok_or_else(hidden)?;
     let home: OrganisationId = parse_column(&row.organisation_id, "volunteers.organisation_id")?;
     let node = find(conn, &home)?.ok_or_else(hidden)?;
-    let own = row.user_id.as_deref() == Some(&caller.user_id.to_string());
+    let own = allow_own && row.user_id.as_deref() == Some(&caller.user_id.to_string());
     if !own && !caller.covers(roles, &node.path) {
         return Err(hidden());
     }
@@ -362,7 +364,7 @@ impl App {
     ) -> Result<VolunteerView, AppError> {
         let caller = caller.clone();
         self.store
-            .run(move |conn| VolunteerView::new(&visible(conn, &caller, READERS, &id)?))
+            .run(move |conn| VolunteerView::new(&visible(conn, &caller, READERS, &id, true)?))
             .await
     }
 
@@ -429,14 +431,9 @@ impl App {
         self.store
             .run(move |conn| {
                 write_transaction(conn, |conn| {
-                    let mut row = visible(conn, &caller, MANAGERS, &id)?;
-                    if row.user_id.as_deref() == Some(&caller.user_id.to_string())
-                        && !caller.has_role(Role::Admin)
-                    {
-                        return Err(AppError::forbidden(
-                            "change your own details with PATCH /v1/me",
-                        ));
-                    }
+                    // Not even an administrator edits their own registration
+                    // from outside its scope (undoing a suspension, say).
+                    let mut row = visible(conn, &caller, MANAGERS, &id, false)?;
                     let before = VolunteerView::new(&row)?;
                     if let Some(name) = &name {
                         row.name = name.clone();

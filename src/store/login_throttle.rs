@@ -38,13 +38,19 @@ pub fn record_failure(
     if counted > 0 {
         return Ok(());
     }
-    // No current window: restart a stale one, or open the first.
-    let restarted = diesel::update(login_throttle::table.find(bucket))
-        .set((
-            login_throttle::window_start.eq(now),
-            login_throttle::failures.eq(1),
-        ))
-        .execute(conn)?;
+    // No current window: restart a stale one (only a stale one: another
+    // attempt may have opened a current window since the update above), or
+    // open the first.
+    let restarted = diesel::update(
+        login_throttle::table
+            .find(bucket)
+            .filter(login_throttle::window_start.le(window_floor)),
+    )
+    .set((
+        login_throttle::window_start.eq(now),
+        login_throttle::failures.eq(1),
+    ))
+    .execute(conn)?;
     if restarted > 0 {
         return Ok(());
     }

@@ -96,6 +96,16 @@ pub fn page(
     Ok(query.load(conn)?)
 }
 
+/// Holds the node's row lock for the rest of the transaction (a no-op
+/// update), so that creating a child and moving the node cannot interleave:
+/// each reads the path only after the other has committed.
+pub fn lock(conn: &mut DbConnection, id: &str) -> Result<(), AppError> {
+    diesel::update(organisations::table.find(id))
+        .set(organisations::updated_at.eq(organisations::updated_at))
+        .execute(conn)?;
+    Ok(())
+}
+
 pub fn rename(
     conn: &mut DbConnection,
     id: &str,

@@ -141,6 +141,21 @@ pub struct UserChange<'a> {
     pub external_subject: Option<Option<&'a str>>,
 }
 
+/// Sets a new password hash if the stored one is still `old`. False when it
+/// changed meanwhile (a reset by an administrator wins over a stale change).
+pub fn replace_password(
+    conn: &mut DbConnection,
+    id: &str,
+    old: &str,
+    new: &str,
+    at: NaiveDateTime,
+) -> Result<bool, AppError> {
+    let changed = diesel::update(users::table.find(id).filter(users::password_hash.eq(old)))
+        .set((users::password_hash.eq(new), users::updated_at.eq(at)))
+        .execute(conn)?;
+    Ok(changed == 1)
+}
+
 pub fn update(
     conn: &mut DbConnection,
     id: &str,
