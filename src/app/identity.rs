@@ -17,7 +17,9 @@ use crate::store::{DbConnection, sessions, users, volunteers};
 impl App {
     pub async fn authenticate(&self, token: &str) -> Result<Caller, AppError> {
         let subject = self.tokens.verify(token)?;
-        self.store.run(move |conn| caller_of(conn, &subject)).await
+        self.standing_reads
+            .read(&self.store, subject, caller_of)
+            .await
     }
 }
 

@@ -16,6 +16,7 @@ pub mod maintenance;
 pub mod organisations;
 pub mod page;
 pub mod passwords;
+pub mod standing_reads;
 pub mod tokens;
 pub mod transfer_view;
 pub mod transfer_writer;
@@ -47,6 +48,7 @@ pub struct App {
     pub password_login: bool,
     pub login_limits: LoginLimits,
     pub refresh_token_ttl: std::time::Duration,
+    pub standing_reads: standing_reads::StandingReads,
 }
 
 const GENERATED_SECRET_KEY: &str = "jwt_hs256_secret";
@@ -105,6 +107,7 @@ impl App {
                 password_login: config.password_login,
                 login_limits: config.login_limits,
                 refresh_token_ttl: config.refresh_token_ttl,
+                standing_reads: Default::default(),
             },
             thread,
         ))

@@ -47,7 +47,7 @@ struct ExternalClaims {
 }
 
 /// Who a valid token says the caller is.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Subject {
     Local {
         user: UserId,
