@@ -17,6 +17,10 @@ pub const SYSTEM_ACTOR: &str = "system";
 const SWEEP_EVERY: Duration = Duration::from_secs(1);
 const PURGE_EVERY_SWEEPS: u64 = 600;
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
+/// How often a checkpoint also catches up with the writer paused, so the WAL
+/// can start over. Each such pass stalls transfers for one fsync, so it runs
+/// once a second, not on every tick.
+const CATCH_UP_EVERY_TICKS: u32 = 10;
 
 impl App {
     /// Voids expired holds; returns how many were released.
@@ -51,9 +55,15 @@ impl App {
         if self.store.backend() != crate::store::Backend::Sqlite {
             return;
         }
+        let mut ticks = 0u32;
         loop {
             tokio::time::sleep(CHECKPOINT_EVERY).await;
-            if let Err(e) = self.store.run(crate::store::Store::checkpoint).await {
+            ticks = ticks.wrapping_add(1);
+            let catch_up = ticks.is_multiple_of(CATCH_UP_EVERY_TICKS);
+            let checkpoint = move |conn: &mut crate::store::DbConnection| {
+                crate::store::Store::checkpoint(conn, catch_up)
+            };
+            if let Err(e) = self.store.run(checkpoint).await {
                 tracing::warn!(error = %e, "WAL checkpoint failed");
             }
         }

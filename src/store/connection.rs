@@ -195,18 +195,20 @@ impl Store {
     }
 
     /// Copies committed WAL pages into the SQLite file (a no-op on PostgreSQL).
-    /// The bulk is copied while the writer keeps committing; a second, short pass
-    /// taken in turn with the writer copies the little appended meanwhile, so the
-    /// WAL ends fully copied and the next commit starts it again from the top.
-    /// (Passive passes alone never catch up under steady writes, and the file
-    /// would grow without end.)
-    pub fn checkpoint(conn: &mut DbConnection) -> Result<(), AppError> {
+    /// The bulk is copied while the writer keeps committing; with `catch_up`, a
+    /// second, short pass taken in turn with the writer copies the little
+    /// appended meanwhile, so the WAL ends fully copied and the next commit
+    /// starts it again from the top. (Passive passes alone never catch up under
+    /// steady writes, and the file would grow without end.)
+    pub fn checkpoint(conn: &mut DbConnection, catch_up: bool) -> Result<(), AppError> {
         if let DbConnection::Sqlite(c) = conn {
             c.batch_execute("PRAGMA wal_checkpoint(PASSIVE);")?;
-            let _gate = SQLITE_WRITE_GATE
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            c.batch_execute("PRAGMA wal_checkpoint(PASSIVE);")?;
+            if catch_up {
+                let _gate = SQLITE_WRITE_GATE
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                c.batch_execute("PRAGMA wal_checkpoint(PASSIVE);")?;
+            }
         }
         Ok(())
     }
