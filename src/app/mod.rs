@@ -13,6 +13,7 @@ pub mod ledgers;
 pub mod login;
 pub mod login_throttle;
 pub mod maintenance;
+pub mod names;
 pub mod organisations;
 pub mod page;
 pub mod passwords;

@@ -10,6 +10,7 @@ use super::App;
 use super::audit::{self, Change, snapshot};
 use super::caller::Caller;
 use super::idempotency::{Claim, StoredResponse, run_once};
+use super::names::valid_name;
 use super::page::{Limit, Page};
 use crate::domain::{OrgPath, OrganisationId, OrganisationKind, Role};
 use crate::error::AppError;
@@ -136,14 +137,6 @@ pub fn named(
         .ok_or_else(|| AppError::invalid_field(field, "no such organisation in your scope"))
 }
 
-fn valid_name(name: &str) -> Result<String, AppError> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 200 {
-        return Err(AppError::invalid_field("name", "1 to 200 characters"));
-    }
-    Ok(name.to_string())
-}
-
 /// Makes the root of the tree (bootstrap only).
 pub fn create_root(
     conn: &mut DbConnection,
@@ -184,7 +177,7 @@ impl App {
             .transpose()?;
         let caller = caller.clone();
         run_once(&self.store, &self.in_flight, claim, move |conn| {
-            let name = valid_name(&request.name)?;
+            let name = valid_name("name", &request.name)?;
             organisations::lock(conn, &request.parent_id.to_string())?;
             let parent = named(
                 conn,
@@ -286,7 +279,7 @@ impl App {
                     let before = node.view()?;
                     let now = to_db_time(Utc::now());
                     if let Some(name) = &request.name {
-                        let name = valid_name(name)?;
+                        let name = valid_name("name", name)?;
                         if name != node.row.name {
                             organisations::rename(conn, &node.row.id, &name, now)?;
                             audit_node(conn, &caller, "organisation.renamed", &before)?;

@@ -182,10 +182,6 @@ impl TokenService {
         Ok(self)
     }
 
-    pub fn access_ttl(&self) -> Duration {
-        self.local.ttl
-    }
-
     pub fn issue(
         &self,
         user: UserId,

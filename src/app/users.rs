@@ -10,6 +10,7 @@ use super::audit::{self, Change, snapshot};
 use super::caller::{Caller, Grant};
 use super::idempotency::{Claim, StoredResponse, run_once};
 use super::identity::grants_from_rows;
+use super::names::valid_name;
 use super::organisations::named;
 use super::page::{Limit, Page};
 use super::passwords;
@@ -246,17 +247,6 @@ fn valid_username(name: &str) -> Result<String, AppError> {
     Ok(name.to_string())
 }
 
-fn valid_display_name(name: &str) -> Result<String, AppError> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 200 {
-        return Err(AppError::invalid_field(
-            "display_name",
-            "1 to 200 characters",
-        ));
-    }
-    Ok(name.to_string())
-}
-
 fn valid_subject(subject: &str) -> Result<String, AppError> {
     if subject.is_empty() || subject.len() > 255 {
         return Err(AppError::invalid_field(
@@ -358,8 +348,10 @@ impl App {
     ) -> Result<StoredResponse, AppError> {
         caller.require_admin()?;
         let username = valid_username(&request.username)?;
-        let display_name =
-            valid_display_name(request.display_name.as_deref().unwrap_or(&username))?;
+        let display_name = valid_name(
+            "display_name",
+            request.display_name.as_deref().unwrap_or(&username),
+        )?;
         let subject = request
             .external_subject
             .as_deref()
@@ -474,7 +466,7 @@ impl App {
         let display_name = request
             .display_name
             .as_deref()
-            .map(valid_display_name)
+            .map(|n| valid_name("display_name", n))
             .transpose()?;
         let subject = request
             .external_subject
@@ -633,7 +625,7 @@ impl App {
         request: &UpdateSelfRequest,
     ) -> Result<(), AppError> {
         if let Some(name) = &request.display_name {
-            let name = valid_display_name(name)?;
+            let name = valid_name("display_name", name)?;
             let caller = caller.clone();
             self.store
                 .run(move |conn| {

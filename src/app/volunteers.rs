@@ -12,6 +12,7 @@ use super::accounts::{OpenAccountRequest, open_account};
 use super::audit::{self, Change, snapshot};
 use super::caller::Caller;
 use super::idempotency::{Claim, StoredResponse, run_once};
+use super::names::valid_name;
 use super::organisations::{Node, find, named};
 use super::page::{Limit, Page};
 use super::passwords;
@@ -145,14 +146,6 @@ fn parse_phone(field: &str, raw: &str) -> Result<Phone, AppError> {
         .map_err(|e: &str| AppError::invalid_field(field, e))
 }
 
-fn valid_name(name: &str) -> Result<String, AppError> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 200 {
-        return Err(AppError::invalid_field("name", "1 to 200 characters"));
-    }
-    Ok(name.to_string())
-}
-
 fn valid_card(card: &str) -> Result<String, AppError> {
     let card = card.trim();
     if !(4..=32).contains(&card.len()) || !card.chars().all(|c| c.is_ascii_alphanumeric()) {
@@ -270,7 +263,7 @@ impl App {
         request: CreateVolunteerRequest,
     ) -> Result<StoredResponse, AppError> {
         caller.require_any(MANAGERS)?;
-        let name = valid_name(&request.name)?;
+        let name = valid_name("name", &request.name)?;
         let phone = parse_phone("phone", &request.phone)?;
         let phone_hash = phone_digest(&self.pepper, &phone)?;
         let card = request.card_number.as_deref().map(valid_card).transpose()?;
@@ -408,7 +401,11 @@ impl App {
         request: UpdateVolunteerRequest,
     ) -> Result<VolunteerView, AppError> {
         caller.require_any(MANAGERS)?;
-        let name = request.name.as_deref().map(valid_name).transpose()?;
+        let name = request
+            .name
+            .as_deref()
+            .map(|n| valid_name("name", n))
+            .transpose()?;
         let phone = request
             .phone
             .as_deref()

@@ -55,10 +55,6 @@ impl OrgPath {
             .filter_map(|s| s.parse().ok())
     }
 
-    pub fn node(&self) -> Option<OrganisationId> {
-        self.ids().last()
-    }
-
     pub fn depth(&self) -> usize {
         self.ids().count()
     }

@@ -151,16 +151,3 @@ pub fn move_subtree(
     }
     Ok(())
 }
-
-/// Paths of the given organisations, by id.
-pub fn paths(
-    conn: &mut DbConnection,
-    ids: &[String],
-) -> Result<std::collections::HashMap<String, String>, AppError> {
-    Ok(organisations::table
-        .filter(organisations::id.eq_any(ids))
-        .select((organisations::id, organisations::path))
-        .load::<(String, String)>(conn)?
-        .into_iter()
-        .collect())
-}

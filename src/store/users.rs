@@ -95,18 +95,6 @@ pub fn grants_of(conn: &mut DbConnection, user_id: &str) -> Result<Vec<GrantWith
         .load(conn)?)
 }
 
-pub fn grants_of_many(
-    conn: &mut DbConnection,
-    user_ids: &[String],
-) -> Result<Vec<GrantWithPath>, AppError> {
-    Ok(role_grants::table
-        .inner_join(organisations::table)
-        .filter(role_grants::user_id.eq_any(user_ids))
-        .order(role_grants::id)
-        .select((RoleGrantRow::as_select(), organisations::path))
-        .load(conn)?)
-}
-
 /// A page of the users holding at least one role inside the subtrees.
 pub fn page(
     conn: &mut DbConnection,
@@ -133,7 +121,9 @@ pub fn page(
     Ok(query.load(conn)?)
 }
 
-#[derive(Default)]
+/// The columns to change; `None` leaves one as it is.
+#[derive(AsChangeset, Default)]
+#[diesel(table_name = users)]
 pub struct UserChange<'a> {
     pub display_name: Option<&'a str>,
     pub status: Option<&'a str>,
@@ -162,29 +152,8 @@ pub fn update(
     change: &UserChange<'_>,
     at: NaiveDateTime,
 ) -> Result<(), AppError> {
-    let target = users::table.find(id);
-    if let Some(name) = change.display_name {
-        diesel::update(target)
-            .set(users::display_name.eq(name))
-            .execute(conn)?;
-    }
-    if let Some(status) = change.status {
-        diesel::update(target)
-            .set(users::status.eq(status))
-            .execute(conn)?;
-    }
-    if let Some(hash) = change.password_hash {
-        diesel::update(target)
-            .set(users::password_hash.eq(hash))
-            .execute(conn)?;
-    }
-    if let Some(subject) = change.external_subject {
-        diesel::update(target)
-            .set(users::external_subject.eq(subject))
-            .execute(conn)?;
-    }
-    diesel::update(target)
-        .set(users::updated_at.eq(at))
+    diesel::update(users::table.find(id))
+        .set((change, users::updated_at.eq(at)))
         .execute(conn)?;
     Ok(())
 }
