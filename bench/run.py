@@ -15,6 +15,7 @@ import contextlib
 import http.client
 import json
 import os
+import resource
 import secrets
 import shutil
 import signal
@@ -70,6 +71,8 @@ def parse_args():
     p.add_argument("--binary", help="timebank binary to run (implies --no-build)")
     p.add_argument("--output", default=DEFAULT_OUTPUT,
                    help="also write the JSON here ('' to skip; default bench/results/latest.json)")
+    p.add_argument("--log-dir",
+                   help="keep the server logs here (default: a temp dir removed afterwards)")
     p.add_argument("--check", action="store_true",
                    help="exit 2 when a target from bench/README.md is missed")
     args = p.parse_args()
@@ -308,16 +311,21 @@ def run_wrk(args, case, port, files, issuance, run_id):
     cmd = ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{args.duration}s",
            "--timeout", "10s", "-s", LUA_SCRIPT, f"http://{HOST}:{port}/"]
     log(f"{case}: {' '.join(cmd)}")
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     try:
         proc = subprocess.run(cmd, env=env, capture_output=True, text=True,
                               timeout=args.duration + 120)
     except subprocess.TimeoutExpired as e:
         raise BenchError(f"wrk did not finish: {e}") from e
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     sys.stderr.write(proc.stdout + proc.stderr)
     lines = [l for l in proc.stdout.splitlines() if l.startswith("BENCH_RESULT ")]
     if proc.returncode != 0 or not lines:
         raise BenchError(f"wrk failed (exit {proc.returncode}) or printed no BENCH_RESULT")
-    return json.loads(lines[-1].split(" ", 1)[1])
+    result = json.loads(lines[-1].split(" ", 1)[1])
+    # wrk is the only child waited for meanwhile, so this is its CPU time.
+    result["cpu_s"] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return result
 
 
 def bench_backend(backend, args, binary, run_id):
@@ -346,7 +354,9 @@ def bench_backend(backend, args, binary, run_id):
                  "token": os.path.join(workdir, "token.txt")}
 
         def start_server(label):
-            server = Server(binary, env, os.path.join(workdir, f"server-{label}.log"))
+            log_dir = args.log_dir or workdir
+            os.makedirs(log_dir, exist_ok=True)
+            server = Server(binary, env, os.path.join(log_dir, f"server-{backend}-{label}.log"))
             servers.append(server)
             stack.callback(server.stop)
             server.wait_ready()
@@ -379,8 +389,9 @@ def bench_backend(backend, args, binary, run_id):
                 cpu_after = server.cpu_seconds_by_thread()
                 rss = server.peak_rss_mb()
                 server.stop()
-                if w["first_error"]:
-                    log(f"{case}: first non-2xx answer: {w['first_error']}")
+                if w["status"]:
+                    log(f"{case}: {w['status']} answers >= 400; the first: "
+                        f"{first_refusal(server.log_path)}")
                 results.append({
                     "backend": backend,
                     "case": case,
@@ -388,7 +399,7 @@ def bench_backend(backend, args, binary, run_id):
                     "p50_ms": round(w["p50_us"] / 1000, 2),
                     "p99_ms": round(w["p99_us"] / 1000, 2),
                     "max_ms": round(w["max_us"] / 1000, 2),
-                    "errors": w["connect"] + w["read"] + w["write"] + w["timeout"] + w["non2xx"],
+                    "errors": w["connect"] + w["read"] + w["write"] + w["timeout"] + w["status"],
                     "requests": w["requests"],
                     "peak_rss_mb": rss,
                     "peak_rss_scope": "case (server restarted before each case)",
@@ -402,6 +413,9 @@ def bench_backend(backend, args, binary, run_id):
                         for name, spent in cpu_before.items()
                         if cpu_after.get(name, 0.0) - spent > 0
                     },
+                    # The load generator shares the machine's two cores.
+                    "load_generator_cpu_us_per_request": round(
+                        w["cpu_s"] * 1e6 / max(w["requests"], 1), 1),
                 })
                 log(f"{backend}/{case}: {json.dumps(results[-1])}")
         except BaseException:
@@ -409,6 +423,18 @@ def bench_backend(backend, args, binary, run_id):
                 log(f"last server log ({servers[-1].log_path}):\n{tail(servers[-1].log_path)}")
             raise
     return results
+
+
+def first_refusal(log_path):
+    """The server's log line for the first request it refused or failed."""
+    try:
+        with open(log_path, errors="replace") as f:
+            for line in f:
+                if "request refused" in line or "request failed" in line:
+                    return line.strip()
+    except OSError:
+        pass
+    return "(not in the server log)"
 
 
 def parse_bootstrap(stdout):

@@ -25,6 +25,7 @@ pub mod transfers;
 pub mod users;
 pub mod verification;
 pub mod volunteers;
+pub mod writer_state;
 
 use std::sync::Arc;
 

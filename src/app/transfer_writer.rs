@@ -15,6 +15,7 @@ use tokio::sync::oneshot;
 
 use super::idempotency::{self, Claim, StoredResponse};
 use super::transfer_view::TransferView;
+use super::writer_state::{Carried, WriterState};
 use crate::domain::{AccountId, LedgerId, TransferId};
 use crate::error::{AppError, ErrorCode};
 use crate::ledger::{Command, Engine, JournalEntry, LedgerError};
@@ -83,6 +84,7 @@ impl TransferWriter {
                     store,
                     conn: Some(conn),
                     account_ledgers: HashMap::new(),
+                    state: WriterState::default(),
                 };
                 while let Ok(first) = queue.recv() {
                     let mut batch = vec![first];
@@ -131,6 +133,7 @@ struct Worker {
     conn: Option<DbConnection>,
     /// Accounts never change ledger, so this map never goes stale.
     account_ledgers: HashMap<AccountId, LedgerId>,
+    state: WriterState,
 }
 
 const ACCOUNT_CACHE_LIMIT: usize = 1_000_000;
@@ -177,15 +180,28 @@ impl Worker {
             return Err(AppError::internal("no writer connection"));
         };
         let cache = &mut self.account_ledgers;
-        write_transaction(conn, |conn| commit_batch(conn, cache, batch))
+        let state = &mut self.state;
+        match write_transaction(conn, |conn| commit_batch(conn, cache, state, batch)) {
+            Ok((answers, carried)) => {
+                self.state.keep(carried);
+                Ok(answers)
+            }
+            Err(e) => {
+                self.state.forget();
+                Err(e)
+            }
+        }
     }
 }
+
+type Answers = Vec<Result<Answer, AppError>>;
 
 fn commit_batch(
     conn: &mut DbConnection,
     account_ledgers: &mut HashMap<AccountId, LedgerId>,
+    state: &mut WriterState,
     batch: &[Job],
-) -> Result<Vec<Result<Answer, AppError>>, AppError> {
+) -> Result<(Answers, Carried), AppError> {
     let now = Utc::now();
     let mut answers: Vec<Option<Result<Answer, AppError>>> = vec![None; batch.len()];
 
@@ -243,19 +259,26 @@ fn commit_batch(
         }
     }
 
-    // Lock, then read the state the engine works on.
+    // Lock, then read the state the engine works on: only what the writer's
+    // copy from earlier batches lacks (on PostgreSQL, everything).
+    let Carried {
+        data_version,
+        mut heads,
+        accounts: mut states,
+    } = state.take(crate::store::data_version(conn)?);
     let mut locked = Vec::new();
-    for ledger in &ledger_ids {
+    for ledger in ledger_ids.iter().filter(|l| !heads.contains_key(l)) {
         if ledgers::lock(conn, ledger)? {
             locked.push(*ledger);
         }
     }
-    let heads = ledgers::heads(conn, &locked)?;
+    heads.extend(ledgers::heads(conn, &locked)?);
     let existing = journal::existing(conn, &referenced)?;
     account_ids.extend(existing.values().flat_map(|t| t.legs.iter().map(|l| l.0)));
+    account_ids.retain(|a| !states.contains_key(a));
     account_ids.sort_unstable();
     account_ids.dedup();
-    let states = accounts::states(conn, &account_ids)?;
+    states.extend(accounts::states(conn, &account_ids)?);
     let mut engine = Engine::new(heads, states, existing, now);
 
     let mut entries = Vec::new();
@@ -293,13 +316,22 @@ fn commit_batch(
     journal::insert_entries(conn, &entries)?;
     accounts::save_totals(conn, engine.touched_accounts())?;
     if !entries.is_empty() {
-        for head in engine.ledger_heads() {
+        for head in ledger_ids.iter().filter_map(|l| engine.ledger(l)) {
             ledgers::save_head(conn, head)?;
         }
     }
     crate::store::idempotency::insert_many(conn, &records)?;
-    Ok(answers
+    let answers = answers
         .into_iter()
         .map(|a| a.unwrap_or_else(|| Err(AppError::internal("unanswered job"))))
-        .collect())
+        .collect();
+    let (heads, accounts) = engine.into_parts();
+    Ok((
+        answers,
+        Carried {
+            data_version,
+            heads,
+            accounts,
+        },
+    ))
 }

@@ -10,13 +10,13 @@ pub mod ledgers;
 pub mod openapi;
 pub mod organisations;
 pub mod problem;
+pub mod request_log;
 pub mod respond;
 pub mod transfers;
 pub mod users;
 pub mod volunteers;
 
 use actix_web::{HttpServer, web};
-use tracing_actix_web::TracingLogger;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::app::App;
@@ -35,6 +35,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .app_data(web::PayloadConfig::default().limit(MAX_BODY_BYTES))
     .app_data(web::QueryConfig::default().error_handler(problem::query_error))
     .app_data(web::PathConfig::default().error_handler(problem::path_error))
+    // actix tries routes in this order, matching each `{id}` pattern with a
+    // regex on the way: the busiest route goes first.
+    .service(transfers::create_transfer)
     .service(health::healthz)
     .service(health::readyz)
     .service(auth::token)
@@ -70,7 +73,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .service(accounts::freeze)
     .service(accounts::unfreeze)
     .service(accounts::close)
-    .service(transfers::create_transfer)
     .service(transfers::list_transfers)
     .service(transfers::get_transfer)
     .service(transfers::post_pending)
@@ -91,7 +93,7 @@ pub async fn serve(config: Config) -> Result<(), AppError> {
         move || {
             actix_web::App::new()
                 .app_data(data.clone())
-                .wrap(TracingLogger::default())
+                .wrap(actix_web::middleware::from_fn(request_log::log_request))
                 .configure(routes)
                 .default_service(web::to(problem::not_found))
         }

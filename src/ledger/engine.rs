@@ -79,9 +79,14 @@ impl Engine {
         self.touched.iter().filter_map(|id| self.accounts.get(id))
     }
 
-    /// Ledger heads after the batch.
-    pub fn ledger_heads(&self) -> impl Iterator<Item = &LedgerHead> {
-        self.ledgers.values()
+    /// Every ledger head and account state the engine holds, as the batch left them.
+    pub fn into_parts(
+        self,
+    ) -> (
+        HashMap<LedgerId, LedgerHead>,
+        HashMap<AccountId, AccountState>,
+    ) {
+        (self.ledgers, self.accounts)
     }
 
     pub fn account(&self, id: &AccountId) -> Option<&AccountState> {

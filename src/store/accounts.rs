@@ -118,9 +118,8 @@ pub fn all_states_of_ledger(
     rows.iter().map(AccountRow::state).collect()
 }
 
-/// Writes the totals the engine computed for a batch. PostgreSQL gets one
-/// statement for the whole batch (one round trip instead of one per account);
-/// SQLite, in-process, runs one cached statement per account.
+/// Writes the totals the engine computed for a batch, in one statement on
+/// either database.
 pub fn save_totals<'a>(
     conn: &mut DbConnection,
     states: impl Iterator<Item = &'a AccountState>,
@@ -149,17 +148,34 @@ pub fn save_totals<'a>(
             .execute(pg)?;
         }
         DbConnection::Sqlite(lite) => {
-            for state in states {
-                diesel::update(accounts::table.find(state.id.to_string()))
-                    .set((
-                        accounts::debits_posted.eq(state.debits_posted.minor()),
-                        accounts::credits_posted.eq(state.credits_posted.minor()),
-                        accounts::debits_pending.eq(state.debits_pending.minor()),
-                        accounts::credits_pending.eq(state.credits_pending.minor()),
-                        accounts::version.eq(state.version),
-                    ))
-                    .execute(lite)?;
+            // One statement for the batch, the totals passed as one JSON array:
+            // diesel prepares every UPDATE afresh, and preparing one per account
+            // cost more than the updates themselves.
+            let rows: Vec<(String, i64, i64, i64, i64, i64)> = states
+                .map(|s| {
+                    (
+                        s.id.to_string(),
+                        s.debits_posted.minor(),
+                        s.credits_posted.minor(),
+                        s.debits_pending.minor(),
+                        s.credits_pending.minor(),
+                        s.version,
+                    )
+                })
+                .collect();
+            if rows.is_empty() {
+                return Ok(());
             }
+            let rows = serde_json::to_string(&rows).map_err(AppError::internal)?;
+            diesel::sql_query(
+                "UPDATE accounts SET debits_posted = v.dp, credits_posted = v.cp, \
+                 debits_pending = v.dpe, credits_pending = v.cpe, version = v.ver \
+                 FROM (SELECT value ->> 0 AS id, value ->> 1 AS dp, value ->> 2 AS cp, \
+                 value ->> 3 AS dpe, value ->> 4 AS cpe, value ->> 5 AS ver FROM json_each(?)) AS v \
+                 WHERE accounts.id = v.id",
+            )
+            .bind::<diesel::sql_types::Text, _>(rows)
+            .execute(lite)?;
         }
     }
     Ok(())

@@ -123,6 +123,24 @@ pub fn write_transaction<T>(
     }
 }
 
+/// SQLite's count of commits made by other connections (it changes whenever one
+/// commits); PostgreSQL has no such thing.
+pub fn data_version(conn: &mut DbConnection) -> Result<Option<i64>, AppError> {
+    #[derive(diesel::QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        data_version: i64,
+    }
+    match conn {
+        DbConnection::Sqlite(c) => {
+            use diesel::RunQueryDsl;
+            let row: Row = diesel::sql_query("PRAGMA data_version").get_result(c)?;
+            Ok(Some(row.data_version))
+        }
+        DbConnection::Postgresql(_) => Ok(None),
+    }
+}
+
 /// The pool and the URL it was made from.
 #[derive(Clone)]
 pub struct Store {

@@ -20,7 +20,7 @@ pub mod settings;
 pub mod users;
 pub mod volunteers;
 
-pub use connection::{DbConnection, Store, write_transaction};
+pub use connection::{DbConnection, Store, data_version, write_transaction};
 pub use database_url::{Backend, DatabaseUrl};
 
 /// The largest number of rows one multi-row INSERT carries (SQLite caps the
