@@ -56,12 +56,14 @@ impl App {
             return;
         }
         let mut ticks = 0u32;
+        let db_file = self.store.url().target().to_string();
         loop {
             tokio::time::sleep(CHECKPOINT_EVERY).await;
             ticks = ticks.wrapping_add(1);
             let catch_up = ticks.is_multiple_of(CATCH_UP_EVERY_TICKS);
+            let db_file = db_file.clone();
             let checkpoint = move |conn: &mut crate::store::DbConnection| {
-                crate::store::Store::checkpoint(conn, catch_up)
+                crate::store::Store::checkpoint(conn, catch_up, &db_file)
             };
             if let Err(e) = self.store.run(checkpoint).await {
                 tracing::warn!(error = %e, "WAL checkpoint failed");

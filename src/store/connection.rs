@@ -218,10 +218,22 @@ impl Store {
     /// appended meanwhile, so the WAL ends fully copied and the next commit
     /// starts it again from the top. (Passive passes alone never catch up under
     /// steady writes, and the file would grow without end.)
-    pub fn checkpoint(conn: &mut DbConnection, catch_up: bool) -> Result<(), AppError> {
+    ///
+    /// `db_file` is the SQLite file: before the writer is paused, the pages the
+    /// first pass copied are flushed to disk from here, so the paused pass's own
+    /// sync has only its few pages to flush (it used to flush them all, and the
+    /// pause grew with the database to tens of milliseconds).
+    pub fn checkpoint(
+        conn: &mut DbConnection,
+        catch_up: bool,
+        db_file: &str,
+    ) -> Result<(), AppError> {
         if let DbConnection::Sqlite(c) = conn {
             c.batch_execute("PRAGMA wal_checkpoint(PASSIVE);")?;
             if catch_up {
+                std::fs::File::open(db_file)
+                    .and_then(|f| f.sync_data())
+                    .map_err(AppError::internal)?;
                 let _gate = SQLITE_WRITE_GATE
                     .lock()
                     .unwrap_or_else(std::sync::PoisonError::into_inner);
