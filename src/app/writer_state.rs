@@ -76,21 +76,10 @@ impl WriterState {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{AccountKind, AccountStatus, Points};
+    use crate::domain::AccountKind;
 
     fn account() -> AccountState {
-        AccountState {
-            id: AccountId::generate(),
-            ledger_id: LedgerId::generate(),
-            kind: AccountKind::Volunteer,
-            no_overdraft: true,
-            status: AccountStatus::Open,
-            debits_posted: Points::ZERO,
-            credits_posted: Points::ZERO,
-            debits_pending: Points::ZERO,
-            credits_pending: Points::ZERO,
-            version: 0,
-        }
+        AccountState::opened(LedgerId::generate(), AccountKind::Volunteer)
     }
 
     fn with_one(version: Option<i64>) -> Carried {

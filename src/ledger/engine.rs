@@ -430,18 +430,7 @@ mod tests {
     }
 
     fn account(ledger: LedgerId, kind: AccountKind) -> AccountState {
-        AccountState {
-            id: AccountId::generate(),
-            ledger_id: ledger,
-            kind,
-            no_overdraft: kind.default_no_overdraft(),
-            status: AccountStatus::Open,
-            debits_posted: Points::ZERO,
-            credits_posted: Points::ZERO,
-            debits_pending: Points::ZERO,
-            credits_pending: Points::ZERO,
-            version: 0,
-        }
+        AccountState::opened(ledger, kind)
     }
 
     fn fixture(wallets: usize) -> Fixture {

@@ -22,6 +22,23 @@ pub struct AccountState {
 }
 
 impl AccountState {
+    /// A just-opened account of this kind, with nothing posted (tests).
+    #[cfg(test)]
+    pub fn opened(ledger_id: LedgerId, kind: AccountKind) -> Self {
+        Self {
+            id: AccountId::generate(),
+            ledger_id,
+            kind,
+            no_overdraft: kind.default_no_overdraft(),
+            status: AccountStatus::Open,
+            debits_posted: Points::ZERO,
+            credits_posted: Points::ZERO,
+            debits_pending: Points::ZERO,
+            credits_pending: Points::ZERO,
+            version: 0,
+        }
+    }
+
     /// Balance = credits - debits, posted only.
     pub fn posted_balance(&self) -> Points {
         Points::from_minor(self.credits_posted.minor() - self.debits_posted.minor())
