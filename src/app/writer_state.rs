@@ -36,22 +36,14 @@ impl WriterState {
     /// Hands the copy to a batch whose transaction saw `data_version` (`None`:
     /// the database cannot tell, so nothing is carried).
     pub fn take(&mut self, data_version: Option<i64>) -> Carried {
-        let exact = data_version.is_some() && data_version == self.exact_at;
+        if data_version.is_none() || data_version != self.exact_at {
+            self.forget();
+        }
         self.exact_at = None;
-        let (heads, accounts) = if exact {
-            (
-                std::mem::take(&mut self.heads),
-                std::mem::take(&mut self.accounts),
-            )
-        } else {
-            self.heads.clear();
-            self.accounts.clear();
-            Default::default()
-        };
         Carried {
             data_version,
-            heads,
-            accounts,
+            heads: std::mem::take(&mut self.heads),
+            accounts: std::mem::take(&mut self.accounts),
         }
     }
 
