@@ -1201,4 +1201,30 @@ on_both_backends! {
         assert_eq!(bank.snapshot(), snapshot);
         bank.assert_verified();
     }
+
+    an_expired_hold_behind_settled_ones_is_found(backend) {
+        // Settled holds stay `pending` rows, so the sweeper must look past them.
+        let mut bank = Bank::new(backend);
+        let wallet = bank.wallet("Lin Tao");
+        let shop = bank.open_account("partner", "Shop");
+        bank.fund(&wallet, "10.00");
+        let mut hold = pair_body("redemption", &wallet, &shop, "1.00");
+        hold["pending"] = json!(true);
+        hold["timeout_seconds"] = json!(3);
+        let holds: Vec<String> = (0..7).map(|_| assert_created(&create(&bank.api, &hold))).collect();
+        for id in &holds[..6] {
+            assert_created(&settle(&bank.api, id, "void"));
+        }
+        // Stop the sweeper so the last hold stays unsettled for the lookup.
+        bank.server.terminate();
+        std::thread::sleep(Duration::from_millis(3300));
+        let mut conn = bank.db.raw();
+        let found = timebank::store::journal::expired_holds(&mut conn, None, Utc::now(), 1)
+            .expect("expired holds");
+        let found: Vec<String> = found.iter().map(|(id, _)| id.to_string()).collect();
+        assert_eq!(found, vec![holds[6].clone()], "settled holds hid the unsettled one");
+        let later = timebank::store::journal::expired_holds(&mut conn, Some(Utc::now()), Utc::now(), 1)
+            .expect("expired holds");
+        assert!(later.is_empty(), "a hold released before the window came back: {later:?}");
+    }
 }

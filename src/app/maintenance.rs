@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 
 use super::App;
 use crate::domain::TransferId;
@@ -22,15 +22,32 @@ const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
 /// once a second, not on every tick.
 const CATCH_UP_EVERY_TICKS: u32 = 10;
 
+/// How far back every sweep looks again, past holds it already released: a
+/// hold is committed a little after its request set its timeout, so one that
+/// expired just before a sweep may only become visible after it.
+const SWEEP_OVERLAP: chrono::Duration = chrono::Duration::minutes(10);
+const HOLDS_PER_SWEEP: usize = 500;
+
+/// What the hold sweeper has finished with: every hold that expired at or
+/// before `released_through` was released (or settled by someone else).
+#[derive(Debug, Default)]
+pub struct HoldSweep {
+    released_through: Option<DateTime<Utc>>,
+}
+
 impl App {
-    /// Voids expired holds; returns how many were released.
-    pub async fn release_expired_holds(&self) -> Result<usize, AppError> {
+    /// Voids expired holds; returns how many were released. The first sweep of
+    /// a process reads every expired hold; later ones only the recent ones.
+    pub async fn release_expired_holds(&self, sweep: &mut HoldSweep) -> Result<usize, AppError> {
+        let now = Utc::now();
+        let after = sweep.released_through.map(|t| t - SWEEP_OVERLAP);
         let expired = self
             .store
-            .run(|conn| journal::expired_holds(conn, Utc::now(), 500))
+            .run(move |conn| journal::expired_holds(conn, after, now, HOLDS_PER_SWEEP))
             .await?;
+        let complete = expired.len() < HOLDS_PER_SWEEP;
         let mut released = 0;
-        for pending_id in expired {
+        for (pending_id, _) in expired {
             let command = Command::Resolve {
                 id: TransferId::generate(),
                 pending_id,
@@ -45,6 +62,9 @@ impl App {
             if self.writer.submit(command, None).await?.status == 201 {
                 released += 1;
             }
+        }
+        if complete {
+            sweep.released_through = Some(now);
         }
         Ok(released)
     }
@@ -74,10 +94,11 @@ impl App {
     /// Runs until the process stops.
     pub async fn run_maintenance(self) {
         let mut sweeps = 0u64;
+        let mut holds = HoldSweep::default();
         loop {
             tokio::time::sleep(SWEEP_EVERY).await;
             sweeps += 1;
-            if let Err(e) = self.release_expired_holds().await {
+            if let Err(e) = self.release_expired_holds(&mut holds).await {
                 tracing::warn!(error = %e, "releasing expired holds failed");
             }
             if sweeps.is_multiple_of(PURGE_EVERY_SWEEPS) {

@@ -9,7 +9,7 @@ use diesel::prelude::*;
 use super::DbConnection;
 use super::connection::insert_rows;
 use super::organisations::ids_within;
-use super::rows::{PostingRow, TransferRow, parse_column, to_db_time};
+use super::rows::{PostingRow, TransferRow, from_db_time, parse_column, to_db_time};
 use super::schema::{accounts, postings, transfers};
 use crate::domain::{AccountId, LedgerId, OrgPath, Phase, Points, TransferId};
 use crate::error::AppError;
@@ -324,33 +324,65 @@ pub fn ledger_range(
     with_postings(conn, rows)
 }
 
-/// Holds whose time ran out and that nobody settled yet.
+/// Up to `limit` holds whose time ran out in `(after, now]` and that nobody
+/// settled yet, oldest first, with their timeouts. A settled hold stays a
+/// `pending` row (the journal is append-only), so candidates are read page by
+/// page and the settled ones dropped: however many settled holds lie in the
+/// window, the unsettled ones behind them are found.
 pub fn expired_holds(
     conn: &mut DbConnection,
+    after: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
-    limit: i64,
-) -> Result<Vec<TransferId>, AppError> {
-    let ids: Vec<String> = transfers::table
-        .filter(transfers::phase.eq(Phase::Pending.as_str()))
-        .filter(transfers::timeout_at.le(to_db_time(now)))
-        .order(transfers::timeout_at)
-        .limit(limit * 4)
-        .select(transfers::id)
-        .load(conn)?;
-    let parsed: Vec<TransferId> = ids
-        .iter()
-        .map(|s| parse_column(s, "transfers.id"))
-        .collect::<Result<_, _>>()?;
-    let settled: HashSet<TransferId> = aftermath(conn, &parsed)?
-        .into_iter()
-        .filter(|(_, a)| a.settled_by.is_some())
-        .map(|(id, _)| id)
-        .collect();
-    Ok(parsed
-        .into_iter()
-        .filter(|id| !settled.contains(id))
-        .take(limit as usize)
-        .collect())
+    limit: usize,
+) -> Result<Vec<(TransferId, DateTime<Utc>)>, AppError> {
+    let page_size = (limit * 4).max(1) as i64;
+    let mut found = Vec::new();
+    let mut cursor: Option<(chrono::NaiveDateTime, String)> = None;
+    while found.len() < limit {
+        let mut query = transfers::table
+            .filter(transfers::phase.eq(Phase::Pending.as_str()))
+            .filter(transfers::timeout_at.le(to_db_time(now)))
+            .order((transfers::timeout_at, transfers::id))
+            .limit(page_size)
+            .select((transfers::id, transfers::timeout_at))
+            .into_boxed();
+        if let Some(after) = after {
+            query = query.filter(transfers::timeout_at.gt(to_db_time(after)));
+        }
+        if let Some((at, id)) = cursor.take() {
+            query = query.filter(
+                transfers::timeout_at
+                    .gt(at)
+                    .or(transfers::timeout_at.eq(at).and(transfers::id.gt(id))),
+            );
+        }
+        let rows: Vec<(String, Option<chrono::NaiveDateTime>)> = query.load(conn)?;
+        let Some((last_id, Some(last_at))) = rows.last().cloned() else {
+            break;
+        };
+        let candidates: Vec<(TransferId, DateTime<Utc>)> = rows
+            .iter()
+            .filter_map(|(id, at)| at.map(|at| (id, from_db_time(at))))
+            .map(|(id, at)| Ok((parse_column(id, "transfers.id")?, at)))
+            .collect::<Result<_, AppError>>()?;
+        let ids: Vec<TransferId> = candidates.iter().map(|(id, _)| *id).collect();
+        let settled: HashSet<TransferId> = aftermath(conn, &ids)?
+            .into_iter()
+            .filter(|(_, a)| a.settled_by.is_some())
+            .map(|(id, _)| id)
+            .collect();
+        found.extend(
+            candidates
+                .into_iter()
+                .filter(|(id, _)| !settled.contains(id))
+                .take(limit - found.len()),
+        );
+        if (rows.len() as i64) < page_size {
+            break;
+        }
+        cursor = Some((last_at, last_id));
+    }
+    Ok(found)
 }
 
 /// Which ledgers these transfers are on (they never move).
