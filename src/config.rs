@@ -314,6 +314,19 @@ mod tests {
     }
 
     #[test]
+    fn the_file_names_an_identity_provider_in_a_table_of_its_own() {
+        let file: FileConfig = toml::from_str(
+            "[identity_provider]\nissuer = \"https://id.example.org\"\naudience = \"timebank\"\njwks_file = \"/etc/timebank/jwks.json\"\n",
+        )
+        .unwrap();
+        let c = Config::build(file, |_| None).unwrap();
+        let idp = c.identity_provider.expect("identity provider");
+        assert_eq!(idp.issuer, "https://id.example.org");
+        assert_eq!(idp.algorithms, vec!["RS256", "EdDSA"]);
+        assert!(toml::from_str::<FileConfig>("idp_issuer = \"x\"").is_err());
+    }
+
+    #[test]
     fn secrets_do_not_print() {
         let c = with(&[("TIMEBANK_JWT_SECRET", &"s".repeat(40))]).unwrap();
         assert!(!format!("{c:?}").contains("ssss"));

@@ -83,10 +83,18 @@ pub fn optional_json<T: DeserializeOwned + Default>(
     body: Result<web::Bytes, actix_web::Error>,
 ) -> Result<T, AppError> {
     let body = body.map_err(|e| {
-        AppError::new(
-            ErrorCode::PayloadTooLarge,
-            format!("the body could not be read: {e}"),
-        )
+        let too_large = matches!(
+            e.as_error::<actix_web::error::PayloadError>(),
+            Some(actix_web::error::PayloadError::Overflow)
+        );
+        if too_large {
+            AppError::new(ErrorCode::PayloadTooLarge, "the body is too large")
+        } else {
+            AppError::new(
+                ErrorCode::ValidationFailed,
+                format!("the body could not be read: {e}"),
+            )
+        }
     })?;
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(T::default());

@@ -26,11 +26,13 @@ pub struct Finding {
 }
 
 #[derive(Default, Clone, Copy)]
+/// Sums are wider than stored amounts so that a tampered journal is reported,
+/// not overflowed.
 struct Totals {
-    debits_posted: i64,
-    credits_posted: i64,
-    debits_pending: i64,
-    credits_pending: i64,
+    debits_posted: i128,
+    credits_posted: i128,
+    debits_pending: i128,
+    credits_pending: i128,
     version: i64,
 }
 
@@ -40,7 +42,7 @@ pub struct Auditor {
     expected_sequence: i64,
     expected_prev: String,
     totals: HashMap<AccountId, Totals>,
-    open_holds: HashMap<TransferId, Vec<(AccountId, Direction, i64)>>,
+    open_holds: HashMap<TransferId, Vec<(AccountId, Direction, i128)>>,
     pub transfers_checked: u64,
     findings: Vec<Finding>,
 }
@@ -136,10 +138,10 @@ impl Auditor {
                 (Direction::Debit, true) => &mut totals.debits_pending,
                 (Direction::Credit, true) => &mut totals.credits_pending,
             };
-            *side += p.amount.minor();
+            *side += i128::from(p.amount.minor());
             totals.version += 1;
             let (version, balance) = (totals.version, totals.credits_posted - totals.debits_posted);
-            if p.account_version != version || p.balance_after.minor() != balance {
+            if p.account_version != version || i128::from(p.balance_after.minor()) != balance {
                 self.findings.push(Finding {
                     problem: "running_balance".into(),
                     sequence: Some(t.sequence),
@@ -168,7 +170,7 @@ impl Auditor {
                 let legs = entry
                     .postings
                     .iter()
-                    .map(|p| (p.account_id, p.direction, p.amount.minor()))
+                    .map(|p| (p.account_id, p.direction, i128::from(p.amount.minor())))
                     .collect();
                 self.open_holds.insert(t.id, legs);
             }
@@ -197,15 +199,23 @@ impl Auditor {
 
     /// Compares what the journal says with the stored accounts and ledger head.
     pub fn finish(mut self, head: &LedgerHead, accounts: &[AccountState]) -> Vec<Finding> {
-        if head.last_sequence != self.expected_sequence - 1 || head.last_hash != self.expected_prev
-        {
+        let last = self.expected_sequence - 1;
+        if head.last_sequence != last {
             self.find(
                 "head_mismatch",
                 None,
                 format!(
-                    "ledger head says sequence {} but the journal ends at {}",
-                    head.last_sequence,
-                    self.expected_sequence - 1
+                    "ledger head says sequence {} but the journal ends at {last}",
+                    head.last_sequence
+                ),
+            );
+        } else if head.last_hash != self.expected_prev {
+            self.find(
+                "head_mismatch",
+                None,
+                format!(
+                    "ledger head says hash {} but the journal's last hash is {}",
+                    head.last_hash, self.expected_prev
                 ),
             );
         }
@@ -213,10 +223,10 @@ impl Auditor {
         for a in accounts {
             let t = self.totals.get(&a.id).copied().unwrap_or_default();
             let cached = (
-                a.debits_posted.minor(),
-                a.credits_posted.minor(),
-                a.debits_pending.minor(),
-                a.credits_pending.minor(),
+                i128::from(a.debits_posted.minor()),
+                i128::from(a.credits_posted.minor()),
+                i128::from(a.debits_pending.minor()),
+                i128::from(a.credits_pending.minor()),
                 a.version,
             );
             let summed = (
@@ -237,7 +247,7 @@ impl Auditor {
                     ),
                 });
             }
-            trial += i128::from(t.credits_posted) - i128::from(t.debits_posted);
+            trial += t.credits_posted - t.debits_posted;
         }
         if trial != 0 {
             self.find(

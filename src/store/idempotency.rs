@@ -3,11 +3,11 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
 use super::DbConnection;
-use super::connection::insert_rows;
+use super::connection::{insert_rows, write_transaction};
 use super::rows::{IdempotencyRow, to_db_time};
 use super::schema::idempotency_keys;
 use crate::error::AppError;
@@ -42,10 +42,28 @@ pub fn insert_many(conn: &mut DbConnection, rows: &[IdempotencyRow]) -> Result<(
     Ok(())
 }
 
-/// Forgets records past their expiry; returns how many.
+/// Forgets keys past their retention, a slice per write transaction so that
+/// transfers never wait behind one long delete.
 pub fn purge_expired(conn: &mut DbConnection, now: DateTime<Utc>) -> Result<usize, AppError> {
-    Ok(diesel::delete(
-        idempotency_keys::table.filter(idempotency_keys::expires_at.lt(to_db_time(now))),
-    )
-    .execute(conn)?)
+    const SLICE: i64 = 2_000;
+    let now = to_db_time(now);
+    let mut purged = 0;
+    loop {
+        let (deleted, more) = write_transaction(conn, |conn| {
+            let expired = idempotency_keys::table.filter(idempotency_keys::expires_at.lt(now));
+            // The expiry of the SLICE-th oldest key bounds this slice.
+            let bound: Option<NaiveDateTime> = expired
+                .order(idempotency_keys::expires_at)
+                .offset(SLICE - 1)
+                .select(idempotency_keys::expires_at)
+                .first(conn)
+                .optional()?;
+            let slice = expired.filter(idempotency_keys::expires_at.le(bound.unwrap_or(now)));
+            Ok((diesel::delete(slice).execute(conn)?, bound.is_some()))
+        })?;
+        purged += deleted;
+        if !more || deleted == 0 {
+            return Ok(purged);
+        }
+    }
 }

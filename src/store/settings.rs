@@ -16,20 +16,19 @@ pub fn get(conn: &mut DbConnection, key: &str) -> Result<Option<String>, AppErro
 }
 
 /// Stores `value` unless the key already has one; returns what is stored, so
-/// instances racing on first start all end up with the same value.
+/// instances racing on first start all end up with the same value. The losing
+/// insert does nothing rather than fail: on PostgreSQL a failed statement
+/// would abort the transaction the winner's value is then read in.
 pub fn get_or_insert(conn: &mut DbConnection, key: &str, value: &str) -> Result<String, AppError> {
     if let Some(existing) = get(conn, key)? {
         return Ok(existing);
     }
-    let inserted = diesel::insert_into(settings::table)
+    let insert = diesel::insert_into(settings::table)
         .values((settings::key.eq(key), settings::value.eq(value)))
-        .execute(conn);
-    match inserted {
-        Ok(_) => Ok(value.to_string()),
-        Err(diesel::result::Error::DatabaseError(
-            diesel::result::DatabaseErrorKind::UniqueViolation,
-            _,
-        )) => get(conn, key)?.ok_or_else(|| AppError::internal("setting vanished")),
-        Err(e) => Err(e.into()),
-    }
+        .on_conflict_do_nothing();
+    match conn {
+        DbConnection::Sqlite(c) => insert.execute(c)?,
+        DbConnection::Postgresql(c) => insert.execute(c)?,
+    };
+    get(conn, key)?.ok_or_else(|| AppError::internal("setting vanished"))
 }
