@@ -351,6 +351,23 @@ on_both_backends! {
         works(&bank.api, &tokens.access, &id, "after failed logins");
     }
 
+    a_generated_secret_signs_tokens_that_survive_a_restart(backend) {
+        // Without TIMEBANK_JWT_SECRET the service makes one and keeps it in the database.
+        let unset = [("TIMEBANK_JWT_SECRET", "")];
+        let mut bank = Bank::with_env(backend, &unset);
+        let token = bank.api.token.clone().expect("token");
+        assert_eq!(bank.api.get("/v1/ledgers").status, 200);
+        bank.server.terminate();
+        bank.server = Server::start_with(&bank.db, &unset);
+        let api = Api::new(&bank.server.base, Some(token));
+        assert_eq!(api.get("/v1/ledgers").status, 200, "a token from before the restart");
+        // A token signed with the tests' usual secret is not one of this service's.
+        let other = Bank::new(backend);
+        let foreign = Api::new(&bank.server.base, other.api.token.clone());
+        foreign.get("/v1/ledgers").assert_problem(401, "unauthorized");
+        assert_eq!(Api::new(&other.server.base, api.token.clone()).get("/v1/ledgers").status, 401);
+    }
+
     refresh_rotates_the_token_pair(backend) {
         let bank = Bank::new(backend);
         let (id, username) = staff(&bank, Role::Coordinator);
