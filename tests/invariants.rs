@@ -1202,6 +1202,30 @@ on_both_backends! {
         bank.assert_verified();
     }
 
+    transfers_are_listed_in_commit_order(backend) {
+        // Ids are made at commit, so paging by id never skips a later commit.
+        let bank = Bank::new(backend);
+        let wallet = bank.wallet("Gao Min");
+        std::thread::scope(|s| {
+            for _ in 0..4 {
+                s.spawn(|| {
+                    for _ in 0..10 {
+                        bank.fund(&wallet, "1.00");
+                    }
+                });
+            }
+        });
+        let listed = all_pages(
+            &bank.api,
+            &format!("/v1/transfers?ledger_id={}&limit=7", bank.ledger_id),
+        );
+        let sequences: Vec<i64> = listed.iter().map(|t| t["sequence"].as_i64().expect("sequence")).collect();
+        let mut sorted = sequences.clone();
+        sorted.sort_unstable();
+        assert_eq!(sequences, sorted, "listing order is not commit order");
+        assert!(sequences.len() >= 40);
+    }
+
     an_expired_hold_behind_settled_ones_is_found(backend) {
         // Settled holds stay `pending` rows, so the sweeper must look past them.
         let mut bank = Bank::new(backend);

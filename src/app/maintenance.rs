@@ -6,7 +6,6 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use super::App;
-use crate::domain::TransferId;
 use crate::error::AppError;
 use crate::ledger::command::Provenance;
 use crate::ledger::{Command, Resolution};
@@ -49,7 +48,6 @@ impl App {
         let mut released = 0;
         for (pending_id, _) in expired {
             let command = Command::Resolve {
-                id: TransferId::generate(),
                 pending_id,
                 resolution: Resolution::Void,
                 provenance: Provenance {

@@ -285,7 +285,10 @@ fn commit_batch(
     let mut records = Vec::new();
     for i in to_run {
         let job = &batch[i];
-        let answer = match engine.apply(&job.command) {
+        // Ids are made here, in commit order, rather than when the request
+        // arrived: listings page through transfers by id, and a page must not
+        // be followed by a transfer with a smaller id.
+        let answer = match engine.apply(TransferId::generate(), &job.command) {
             Ok(entry) => {
                 let scale = engine
                     .ledger(&entry.transfer.ledger_id)

@@ -183,7 +183,6 @@ impl CreateTransferRequest {
             None
         };
         Ok(Command::Create(NewTransfer {
-            id: TransferId::generate(),
             ledger_id: self.ledger_id,
             kind: self.kind,
             legs,
@@ -306,10 +305,8 @@ impl App {
             external_ref: request.external_ref,
             ..Provenance::default()
         };
-        let new_id = TransferId::generate();
         let command = match action {
             Settlement::Post | Settlement::Void => Command::Resolve {
-                id: new_id,
                 pending_id: id,
                 resolution: if matches!(action, Settlement::Post) {
                     Resolution::Post
@@ -319,7 +316,6 @@ impl App {
                 provenance,
             },
             Settlement::Reverse => Command::Reverse {
-                id: new_id,
                 original_id: id,
                 provenance,
             },

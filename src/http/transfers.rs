@@ -40,6 +40,11 @@ pub async fn create_transfer(
 }
 
 /// List transfers, oldest first.
+///
+/// Oldest means committed first: a transfer committed after a page was read
+/// always comes after that page's `next_cursor`. (With several servers on one
+/// PostgreSQL database, transfers committed by different servers within the
+/// same millisecond may be listed in either order.)
 #[utoipa::path(
     get, path = "/v1/transfers", tag = "transfers", params(TransferQuery),
     responses((status = 200, description = "A page of transfers", body = Page<TransferView>)),

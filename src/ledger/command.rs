@@ -25,7 +25,6 @@ pub struct Provenance {
 
 #[derive(Clone, Debug)]
 pub struct NewTransfer {
-    pub id: TransferId,
     /// When given, every posting must be on this ledger.
     pub ledger_id: Option<LedgerId>,
     pub kind: TransferKind,
@@ -47,27 +46,17 @@ pub enum Resolution {
 pub enum Command {
     Create(NewTransfer),
     Resolve {
-        id: TransferId,
         pending_id: TransferId,
         resolution: Resolution,
         provenance: Provenance,
     },
     Reverse {
-        id: TransferId,
         original_id: TransferId,
         provenance: Provenance,
     },
 }
 
 impl Command {
-    /// The new transfer's id.
-    pub fn id(&self) -> TransferId {
-        match self {
-            Command::Create(t) => t.id,
-            Command::Resolve { id, .. } | Command::Reverse { id, .. } => *id,
-        }
-    }
-
     /// Accounts named directly by the command (resolutions name them through the
     /// transfer they refer to).
     pub fn account_ids(&self) -> impl Iterator<Item = AccountId> + '_ {

@@ -57,20 +57,23 @@ impl Engine {
         }
     }
 
-    pub fn apply(&mut self, command: &Command) -> Result<JournalEntry, LedgerError> {
+    /// Records `command` as the transfer `id`.
+    pub fn apply(
+        &mut self,
+        id: TransferId,
+        command: &Command,
+    ) -> Result<JournalEntry, LedgerError> {
         match command {
-            Command::Create(t) => self.create(t),
+            Command::Create(t) => self.create(id, t),
             Command::Resolve {
-                id,
                 pending_id,
                 resolution,
                 provenance,
-            } => self.resolve(*id, *pending_id, *resolution, provenance),
+            } => self.resolve(id, *pending_id, *resolution, provenance),
             Command::Reverse {
-                id,
                 original_id,
                 provenance,
-            } => self.reverse(*id, *original_id, provenance),
+            } => self.reverse(id, *original_id, provenance),
         }
     }
 
@@ -97,7 +100,7 @@ impl Engine {
         self.ledgers.get(id)
     }
 
-    fn create(&mut self, t: &NewTransfer) -> Result<JournalEntry, LedgerError> {
+    fn create(&mut self, id: TransferId, t: &NewTransfer) -> Result<JournalEntry, LedgerError> {
         let has = |d| t.legs.iter().any(|l| l.direction == d);
         if t.legs.len() < 2 || !has(Direction::Debit) || !has(Direction::Credit) {
             return Err(LedgerError::TooFewPostings);
@@ -154,7 +157,7 @@ impl Engine {
             (Movement::Post, Phase::Posted)
         };
         let draft = Draft {
-            id: t.id,
+            id,
             ledger_id,
             kind: t.kind,
             phase,
@@ -165,9 +168,9 @@ impl Engine {
         let entry = self.record(draft, &legs, movement, &t.provenance)?;
         if t.pending {
             self.existing.insert(
-                t.id,
+                id,
                 ExistingTransfer {
-                    id: t.id,
+                    id,
                     ledger_id,
                     kind: t.kind,
                     phase: Phase::Pending,
@@ -466,7 +469,6 @@ mod tests {
     fn transfer(from: AccountId, to: AccountId, amount: &str, pending: bool) -> Command {
         let amount: Amount = amount.parse().unwrap();
         Command::Create(NewTransfer {
-            id: TransferId::generate(),
             ledger_id: None,
             kind: TransferKind::Adjustment,
             legs: vec![
@@ -495,10 +497,16 @@ mod tests {
         let mut f = fixture(2);
         let (a, b) = (f.wallets[0], f.wallets[1]);
         f.engine
-            .apply(&transfer(f.issuance, a, "5.00", false))
+            .apply(
+                TransferId::generate(),
+                &transfer(f.issuance, a, "5.00", false),
+            )
             .unwrap();
         let before = f.engine.account(&a).cloned();
-        let err = f.engine.apply(&transfer(a, b, "5.01", false)).unwrap_err();
+        let err = f
+            .engine
+            .apply(TransferId::generate(), &transfer(a, b, "5.01", false))
+            .unwrap_err();
         assert!(matches!(err, LedgerError::InsufficientFunds { .. }));
         assert_eq!(f.engine.account(&a).cloned(), before);
         assert_eq!(f.engine.ledger(&f.ledger).unwrap().last_sequence, 1);
@@ -509,31 +517,36 @@ mod tests {
         let mut f = fixture(2);
         let (a, b) = (f.wallets[0], f.wallets[1]);
         f.engine
-            .apply(&transfer(f.issuance, a, "10.00", false))
+            .apply(
+                TransferId::generate(),
+                &transfer(f.issuance, a, "10.00", false),
+            )
             .unwrap();
-        let hold = f.engine.apply(&transfer(a, b, "8.00", true)).unwrap();
+        let hold = f
+            .engine
+            .apply(TransferId::generate(), &transfer(a, b, "8.00", true))
+            .unwrap();
         assert_eq!(f.engine.account(&a).unwrap().available().minor(), 200);
         assert!(matches!(
-            f.engine.apply(&transfer(a, b, "3.00", false)),
+            f.engine
+                .apply(TransferId::generate(), &transfer(a, b, "3.00", false)),
             Err(LedgerError::InsufficientFunds { .. })
         ));
         let post = Command::Resolve {
-            id: TransferId::generate(),
             pending_id: hold.transfer.id,
             resolution: Resolution::Post,
             provenance: Provenance::default(),
         };
-        f.engine.apply(&post).unwrap();
+        f.engine.apply(TransferId::generate(), &post).unwrap();
         assert_eq!(f.engine.account(&a).unwrap().posted_balance().minor(), 200);
         assert_eq!(f.engine.account(&b).unwrap().posted_balance().minor(), 800);
         let again = Command::Resolve {
-            id: TransferId::generate(),
             pending_id: hold.transfer.id,
             resolution: Resolution::Void,
             provenance: Provenance::default(),
         };
         assert_eq!(
-            f.engine.apply(&again),
+            f.engine.apply(TransferId::generate(), &again),
             Err(LedgerError::NotPending(hold.transfer.id))
         );
     }
@@ -543,11 +556,17 @@ mod tests {
         let mut f = fixture(1);
         let first = f
             .engine
-            .apply(&transfer(f.issuance, f.wallets[0], "1.00", false))
+            .apply(
+                TransferId::generate(),
+                &transfer(f.issuance, f.wallets[0], "1.00", false),
+            )
             .unwrap();
         let second = f
             .engine
-            .apply(&transfer(f.issuance, f.wallets[0], "1.00", false))
+            .apply(
+                TransferId::generate(),
+                &transfer(f.issuance, f.wallets[0], "1.00", false),
+            )
             .unwrap();
         assert_eq!(first.transfer.prev_hash, LedgerHead::GENESIS_HASH);
         assert_eq!(second.transfer.prev_hash, first.transfer.hash);
@@ -571,7 +590,7 @@ mod tests {
             for (from, to, minor, pending) in ops {
                 let amount = Points::from_minor(minor).to_decimal_string(2);
                 let cmd = transfer(all[from], all[to], &amount, pending);
-                if let Ok(entry) = f.engine.apply(&cmd) {
+                if let Ok(entry) = f.engine.apply(TransferId::generate(), &cmd) {
                     for p in entry.postings.iter().filter(|p| !p.pending) {
                         let s = sums.entry(p.account_id).or_default();
                         match p.direction {
