@@ -1528,6 +1528,22 @@ on_both_backends! {
         }
     }
 
+    a_known_path_asked_with_another_method_is_not_allowed(backend) {
+        let bank = Bank::new(backend);
+        let ghost = random_id();
+        let r = refused(&bank, 405, "method_not_allowed", || bank.api.delete("/v1/transfers"));
+        assert_eq!(r.header("allow"), Some("GET, POST"));
+        let r = refused(&bank, 405, "method_not_allowed", || {
+            bank.api.delete(&format!("/v1/transfers/{ghost}"))
+        });
+        assert_eq!(r.header("allow"), Some("GET"));
+        let r = refused(&bank, 405, "method_not_allowed", || {
+            bank.api.get(&format!("/v1/transfers/{ghost}/reverse"))
+        });
+        assert_eq!(r.header("allow"), Some("POST"));
+        refused(&bank, 404, "not_found", || bank.api.delete("/v1/nothing-here"));
+    }
+
     settling_an_unknown_transfer_is_not_found(backend) {
         let bank = Bank::new(backend);
         let ghost = random_id();

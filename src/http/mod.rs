@@ -13,6 +13,7 @@ pub mod problem;
 pub mod request_log;
 pub mod respond;
 pub mod transfers;
+pub mod unrouted;
 pub mod users;
 pub mod volunteers;
 
@@ -95,7 +96,7 @@ pub async fn serve(config: Config) -> Result<(), AppError> {
                 .app_data(data.clone())
                 .wrap(actix_web::middleware::from_fn(request_log::log_request))
                 .configure(routes)
-                .default_service(web::to(problem::not_found))
+                .default_service(web::to(unrouted::unrouted))
         }
     })
     .shutdown_timeout(30);

@@ -73,7 +73,3 @@ pub fn query_error(err: actix_web::error::QueryPayloadError, _: &HttpRequest) ->
 pub fn path_error(err: actix_web::error::PathError, _: &HttpRequest) -> actix_web::Error {
     AppError::new(ErrorCode::NotFound, format!("no such resource: {err}")).into()
 }
-
-pub async fn not_found() -> HttpResponse {
-    AppError::new(ErrorCode::NotFound, "no such endpoint").error_response()
-}
