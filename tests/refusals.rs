@@ -352,6 +352,23 @@ on_both_backends! {
         assert_eq!(post_transfer(&bank.api, &good).status, 201);
     }
 
+    bodies_that_are_not_json_objects_are_refused(backend) {
+        // serde reads a struct from an array of its fields' values; the API must not.
+        let bank = Bank::new(backend);
+        let wallet = bank.wallet("Li Wei");
+        let hold_id = hold(&bank, &bank.issuance_id, &wallet, "1.00", None);
+        for body in [json!([null, null]), json!(["adjustment", []]), json!("text"), json!(7)] {
+            let r = refused(&bank, 400, "validation_failed", || post_transfer(&bank.api, &body));
+            assert!(r.body["detail"].as_str().unwrap_or("").contains("JSON object"), "{}", r.body);
+            refused(&bank, 400, "validation_failed", || bank.api.patch("/v1/me", &body));
+            refused(&bank, 400, "validation_failed", || {
+                bank.api.post(&format!("/v1/transfers/{hold_id}/void"), &body, Some(&fresh_key()))
+            });
+        }
+        // An empty settle body is still the default one.
+        assert_eq!(bank.api.post(&format!("/v1/transfers/{hold_id}/void"), &json!({}), Some(&fresh_key())).status, 201);
+    }
+
     malformed_transfers_are_refused(backend) {
         let bank = Bank::new(backend);
         let wallet = bank.wallet("Li Wei");

@@ -9,6 +9,7 @@ use super::access::{self, can_read_account};
 use super::audit::{self, Change, snapshot};
 use super::caller::{Caller, READERS};
 use super::idempotency::{Claim, StoredResponse, run_once};
+use super::names::valid_name;
 use super::organisations::named;
 use super::page::{Limit, Page};
 use crate::domain::{
@@ -29,6 +30,7 @@ pub struct OpenAccountRequest {
     #[serde(default)]
     pub organisation_id: Option<OrganisationId>,
     pub kind: AccountKind,
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     /// Refuse debits beyond credits. Default: true for every kind but issuance
     /// and settlement.
@@ -190,10 +192,7 @@ pub fn open_account(
     conn: &mut DbConnection,
     request: &OpenAccountRequest,
 ) -> Result<AccountView, AppError> {
-    let name = request.name.trim();
-    if name.is_empty() || name.len() > 200 {
-        return Err(AppError::invalid_field("name", "1 to 200 characters"));
-    }
+    let name = valid_name("name", &request.name)?;
     let ledger = ledgers::get(conn, &request.ledger_id.to_string())?
         .ok_or_else(|| AppError::invalid_field("ledger_id", "no such ledger"))?;
     if request.kind == AccountKind::Issuance && ledger.issuance_account_id.is_some() {

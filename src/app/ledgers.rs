@@ -9,6 +9,7 @@ use super::accounts::{OpenAccountRequest, open_account};
 use super::audit::{self, Change, snapshot};
 use super::caller::Caller;
 use super::idempotency::{Claim, StoredResponse, run_once};
+use super::names::valid_name;
 use super::organisations::named;
 use super::page::{Limit, Page};
 use crate::domain::amount::MAX_SCALE;
@@ -23,7 +24,9 @@ use crate::store::{DbConnection, ledgers, organisations};
 #[serde(deny_unknown_fields)]
 pub struct CreateLedgerRequest {
     /// Short unique code, e.g. `points`.
+    #[schema(pattern = "^[a-z0-9_-]{1,32}$")]
     pub code: String,
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     /// Decimal places of amounts (0 to 8, default 2).
     #[serde(default)]
@@ -100,10 +103,7 @@ pub fn create_ledger(
             "1 to 32 of a-z, 0-9, '_' and '-'",
         ));
     }
-    let name = request.name.trim();
-    if name.is_empty() || name.len() > 200 {
-        return Err(AppError::invalid_field("name", "1 to 200 characters"));
-    }
+    let name = valid_name("name", &request.name)?;
     let scale = request.asset_scale.unwrap_or(2);
     if scale > MAX_SCALE {
         return Err(AppError::invalid_field(

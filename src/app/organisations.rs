@@ -24,6 +24,7 @@ pub const ANY_ROLE: &[Role] = Role::ALL;
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateOrganisationRequest {
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     pub kind: OrganisationKind,
     /// The node to create it under (the root is made by `timebank bootstrap`).

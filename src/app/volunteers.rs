@@ -41,14 +41,18 @@ pub struct VolunteerLogin {
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateVolunteerRequest {
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     pub phone: String,
     /// Home organisation (a community or grid, usually).
     pub organisation_id: OrganisationId,
+    /// 4 to 32 letters or digits, printed on the volunteer's card.
     #[serde(default)]
+    #[schema(pattern = "^[A-Za-z0-9]{4,32}$")]
     pub card_number: Option<String>,
     /// 4 to 8 digits, for counter use by people without a phone.
     #[serde(default)]
+    #[schema(pattern = "^[0-9]{4,8}$")]
     pub pin: Option<String>,
     #[serde(default)]
     pub leaderboard_consent: bool,
@@ -72,8 +76,10 @@ pub struct UpdateVolunteerRequest {
     #[serde(default)]
     pub organisation_id: Option<OrganisationId>,
     #[serde(default)]
+    #[schema(pattern = "^[A-Za-z0-9]{4,32}$")]
     pub card_number: Option<String>,
     #[serde(default)]
+    #[schema(pattern = "^[0-9]{4,8}$")]
     pub pin: Option<String>,
     #[serde(default)]
     pub leaderboard_consent: Option<bool>,

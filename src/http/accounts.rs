@@ -2,7 +2,7 @@
 
 use actix_web::{HttpResponse, get, post, web};
 
-use super::extract::{Authenticated, IdempotencyKey};
+use super::extract::{Authenticated, IdempotencyKey, JsonObject};
 use super::respond::stored;
 use crate::app::App;
 use crate::app::accounts::{
@@ -29,11 +29,10 @@ pub async fn open_account(
     app: web::Data<App>,
     Authenticated(caller): Authenticated,
     key: IdempotencyKey,
-    body: web::Json<OpenAccountRequest>,
+    body: JsonObject<OpenAccountRequest>,
 ) -> Result<HttpResponse, AppError> {
     Ok(stored(
-        app.open_account(&caller, key.0.as_deref(), body.into_inner())
-            .await?,
+        app.open_account(&caller, key.0.as_deref(), body.0).await?,
     ))
 }
 
@@ -133,7 +132,8 @@ async fn change_status(
 
 /// Freeze an account: no transfer may touch it until it is unfrozen.
 #[utoipa::path(
-    post, path = "/v1/accounts/{id}/freeze", tag = "accounts", params(("id" = AccountId, Path)),
+    post, path = "/v1/accounts/{id}/freeze", tag = "accounts",
+    params(("id" = AccountId, Path), ("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe")),
     responses(
         (status = 200, description = "Frozen", body = AccountView),
         (status = 404, description = "No such account", body = Problem, content_type = "application/problem+json"),
@@ -152,7 +152,8 @@ pub async fn freeze(
 
 /// Unfreeze an account.
 #[utoipa::path(
-    post, path = "/v1/accounts/{id}/unfreeze", tag = "accounts", params(("id" = AccountId, Path)),
+    post, path = "/v1/accounts/{id}/unfreeze", tag = "accounts",
+    params(("id" = AccountId, Path), ("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe")),
     responses(
         (status = 200, description = "Open again", body = AccountView),
         (status = 404, description = "No such account", body = Problem, content_type = "application/problem+json"),
@@ -171,7 +172,8 @@ pub async fn unfreeze(
 
 /// Close an empty account for good.
 #[utoipa::path(
-    post, path = "/v1/accounts/{id}/close", tag = "accounts", params(("id" = AccountId, Path)),
+    post, path = "/v1/accounts/{id}/close", tag = "accounts",
+    params(("id" = AccountId, Path), ("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe")),
     responses(
         (status = 200, description = "Closed", body = AccountView),
         (status = 409, description = "Still holds a balance", body = Problem, content_type = "application/problem+json"),

@@ -2,7 +2,7 @@
 
 use actix_web::{HttpRequest, HttpResponse, post, web};
 
-use super::extract::{Authenticated, client_address};
+use super::extract::{Authenticated, JsonObject, client_address};
 use crate::app::App;
 use crate::app::login::{LoginRequest, RefreshRequest, TokenResponse};
 use crate::error::{AppError, Problem};
@@ -25,11 +25,9 @@ use crate::error::{AppError, Problem};
 pub async fn token(
     app: web::Data<App>,
     req: HttpRequest,
-    body: web::Json<LoginRequest>,
+    body: JsonObject<LoginRequest>,
 ) -> Result<web::Json<TokenResponse>, AppError> {
-    Ok(web::Json(
-        app.login(body.into_inner(), client_address(&req)).await?,
-    ))
+    Ok(web::Json(app.login(body.0, client_address(&req)).await?))
 }
 
 /// Exchange a refresh token for a new access token and refresh token. A
@@ -46,9 +44,9 @@ pub async fn token(
 #[post("/v1/auth/refresh")]
 pub async fn refresh(
     app: web::Data<App>,
-    body: web::Json<RefreshRequest>,
+    body: JsonObject<RefreshRequest>,
 ) -> Result<web::Json<TokenResponse>, AppError> {
-    Ok(web::Json(app.refresh(body.into_inner()).await?))
+    Ok(web::Json(app.refresh(body.0).await?))
 }
 
 /// End the session of the presented access token: it and its refresh tokens

@@ -1,5 +1,5 @@
-//! Request parts every handler needs: the authenticated caller and the
-//! idempotency key.
+//! Request parts every handler needs: the authenticated caller, the
+//! idempotency key and the JSON body.
 
 use std::future::{Ready, ready};
 use std::pin::Pin;
@@ -8,6 +8,7 @@ use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, web};
 use serde::de::DeserializeOwned;
+use serde_json::value::RawValue;
 
 use crate::app::App;
 use crate::app::caller::Caller;
@@ -77,7 +78,33 @@ impl FromRequest for IdempotencyKey {
     }
 }
 
-/// A JSON body that may be absent (an empty body reads as the default). Takes
+/// A JSON object body. `web::Json` alone would also read a struct from an
+/// array of its fields' values (`[null, null]`), which no client means to send;
+/// size and content type are checked as for `web::Json`.
+pub struct JsonObject<T>(pub T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for JsonObject<T> {
+    type Error = actix_web::Error;
+    type Future = Pin<Box<dyn std::future::Future<Output = Result<Self, actix_web::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let raw = web::Json::<Box<RawValue>>::from_request(req, payload);
+        Box::pin(async move {
+            let raw = raw.await?.into_inner();
+            Ok(JsonObject(from_object(raw.get().as_bytes())?))
+        })
+    }
+}
+
+/// Reads `T` from a body that must be one JSON object.
+fn from_object<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
+    if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(AppError::invalid_field("body", "must be a JSON object"));
+    }
+    serde_json::from_slice(body).map_err(|e| super::problem::body_error(&e.to_string()))
+}
+
+/// A JSON body that may be absent (an empty body or `null` reads as the default). Takes
 /// the extraction result so an oversized body is refused as problem+json too.
 pub fn optional_json<T: DeserializeOwned + Default>(
     body: Result<web::Bytes, actix_web::Error>,
@@ -96,8 +123,9 @@ pub fn optional_json<T: DeserializeOwned + Default>(
             )
         }
     })?;
-    if body.iter().all(u8::is_ascii_whitespace) {
+    // No body, or a JSON `null`, means the defaults.
+    if body.iter().all(u8::is_ascii_whitespace) || body.trim_ascii() == b"null" {
         return Ok(T::default());
     }
-    serde_json::from_slice(&body).map_err(|e| super::problem::body_error(&e.to_string()))
+    from_object(&body)
 }

@@ -2,7 +2,7 @@
 
 use actix_web::{HttpResponse, get, post, web};
 
-use super::extract::{Authenticated, IdempotencyKey};
+use super::extract::{Authenticated, IdempotencyKey, JsonObject};
 use super::respond::stored;
 use crate::app::App;
 use crate::app::ledgers::{CreateLedgerRequest, LedgerQuery, LedgerView};
@@ -28,11 +28,10 @@ pub async fn create_ledger(
     app: web::Data<App>,
     Authenticated(caller): Authenticated,
     key: IdempotencyKey,
-    body: web::Json<CreateLedgerRequest>,
+    body: JsonObject<CreateLedgerRequest>,
 ) -> Result<HttpResponse, AppError> {
     Ok(stored(
-        app.create_ledger(&caller, key.0.as_deref(), body.into_inner())
-            .await?,
+        app.create_ledger(&caller, key.0.as_deref(), body.0).await?,
     ))
 }
 

@@ -1,7 +1,13 @@
 //! The OpenAPI document, generated from the real handlers.
 
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::path::{Operation, Parameter, ParameterIn};
+use utoipa::openapi::response::{Response, Responses};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::{Content, Ref, RefOr, Schema};
 use utoipa::{Modify, OpenApi};
+
+use crate::app::idempotency::MAX_KEY_LEN;
+use crate::app::page::{DEFAULT_LIMIT, MAX_LIMIT};
 
 use super::{
     accounts, audit_log, auth, health, ledgers, organisations, transfers, users, volunteers,
@@ -30,7 +36,7 @@ use super::{
         transfers::post_pending, transfers::void_pending, transfers::reverse,
         health::healthz, health::readyz,
     ),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &CommonAnswers),
     tags(
         (name = "auth", description = "Log in, refresh, log out"),
         (name = "organisations", description = "The organisation tree every role is scoped to"),
@@ -60,6 +66,141 @@ impl Modify for BearerAuth {
                     .build(),
             ),
         );
+    }
+}
+
+/// Refusals any operation can give, declared where its handler does not list
+/// them itself, and the bounds of every page size: clients (and fuzzers that
+/// read the document) learn them from the spec rather than by being refused.
+struct CommonAnswers;
+
+impl Modify for CommonAnswers {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.patch,
+                &mut item.delete,
+            ];
+            for operation in operations.into_iter().flatten() {
+                declare_refusals(operation);
+                bound_page_size(operation);
+                describe_idempotency_key(operation);
+            }
+        }
+    }
+}
+
+fn declare_refusals(operation: &mut Operation) {
+    let parameters: Vec<&Parameter> = operation
+        .parameters
+        .iter()
+        .flatten()
+        .filter_map(|p| match p {
+            RefOr::T(p) => Some(p),
+            RefOr::Ref(_) => None,
+        })
+        .collect();
+    let has_body = operation.request_body.is_some();
+    let names_a_resource = parameters
+        .iter()
+        .any(|p| p.parameter_in == ParameterIn::Path);
+    let takes_a_key = parameters.iter().any(|p| p.name == "Idempotency-Key");
+    // `security(())` declares an open operation as one empty requirement.
+    let secured = operation
+        .security
+        .iter()
+        .flatten()
+        .any(|r| *r != SecurityRequirement::default());
+    let refusals = [
+        (
+            has_body || !parameters.is_empty(),
+            "400",
+            "The request is not valid (`validation_failed`, `invalid_amount`)",
+        ),
+        (secured, "401", "No valid bearer token (`unauthorized`)"),
+        (
+            secured,
+            "403",
+            "The caller's roles do not allow it (`forbidden`)",
+        ),
+        (
+            names_a_resource,
+            "404",
+            "No such resource, or an id that is not one (`not_found`)",
+        ),
+        (
+            takes_a_key,
+            "409",
+            "The same Idempotency-Key is still being answered (`idempotency_key_in_flight`)",
+        ),
+        (
+            takes_a_key,
+            "422",
+            "The Idempotency-Key was used with another request (`idempotency_key_reused`)",
+        ),
+        (
+            has_body,
+            "413",
+            "The body is over 1 MiB (`payload_too_large`)",
+        ),
+        (
+            has_body,
+            "415",
+            "The body is not `application/json` (`unsupported_media_type`)",
+        ),
+    ];
+    for (applies, status, description) in refusals {
+        if applies {
+            refusal(&mut operation.responses, status, description);
+        }
+    }
+}
+
+fn refusal(responses: &mut Responses, status: &str, description: &str) {
+    responses
+        .responses
+        .entry(status.to_string())
+        .or_insert_with(|| {
+            RefOr::T(
+                Response::builder()
+                    .description(description)
+                    .content(
+                        "application/problem+json",
+                        Content::new(Some(Ref::from_schema_name("Problem"))),
+                    )
+                    .build(),
+            )
+        });
+}
+
+fn describe_idempotency_key(operation: &mut Operation) {
+    for parameter in operation.parameters.iter_mut().flatten() {
+        if let RefOr::T(parameter) = parameter
+            && parameter.name == "Idempotency-Key"
+            && let Some(RefOr::T(Schema::Object(schema))) = &mut parameter.schema
+        {
+            schema.pattern = Some(format!("^[!-~]{{1,{MAX_KEY_LEN}}}$"));
+        }
+    }
+}
+
+fn bound_page_size(operation: &mut Operation) {
+    for parameter in operation.parameters.iter_mut().flatten() {
+        let RefOr::T(parameter) = parameter else {
+            continue;
+        };
+        if parameter.name != "limit" {
+            continue;
+        }
+        if let Some(RefOr::T(Schema::Object(schema))) = &mut parameter.schema {
+            schema.minimum = Some(1.into());
+            schema.maximum = Some(MAX_LIMIT.into());
+            schema.default = Some(DEFAULT_LIMIT.into());
+        }
+        parameter.description = Some(format!("Page size, 1 to {MAX_LIMIT}"));
     }
 }
 

@@ -2,7 +2,7 @@
 
 use actix_web::{HttpResponse, get, patch, post, web};
 
-use super::extract::{Authenticated, IdempotencyKey};
+use super::extract::{Authenticated, IdempotencyKey, JsonObject};
 use super::respond::stored;
 use crate::app::App;
 use crate::app::organisations::{
@@ -29,10 +29,10 @@ pub async fn create_organisation(
     app: web::Data<App>,
     Authenticated(caller): Authenticated,
     key: IdempotencyKey,
-    body: web::Json<CreateOrganisationRequest>,
+    body: JsonObject<CreateOrganisationRequest>,
 ) -> Result<HttpResponse, AppError> {
     Ok(stored(
-        app.create_organisation(&caller, key.0.as_deref(), body.into_inner())
+        app.create_organisation(&caller, key.0.as_deref(), body.0)
             .await?,
     ))
 }
@@ -92,10 +92,10 @@ pub async fn update_organisation(
     app: web::Data<App>,
     Authenticated(caller): Authenticated,
     id: web::Path<OrganisationId>,
-    body: web::Json<UpdateOrganisationRequest>,
+    body: JsonObject<UpdateOrganisationRequest>,
 ) -> Result<web::Json<OrganisationView>, AppError> {
     Ok(web::Json(
-        app.update_organisation(&caller, id.into_inner(), body.into_inner())
+        app.update_organisation(&caller, id.into_inner(), body.0)
             .await?,
     ))
 }

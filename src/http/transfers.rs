@@ -2,7 +2,7 @@
 
 use actix_web::{HttpResponse, get, post, web};
 
-use super::extract::{Authenticated, IdempotencyKey, optional_json};
+use super::extract::{Authenticated, IdempotencyKey, JsonObject, optional_json};
 use super::respond::stored;
 use crate::app::App;
 use crate::app::page::Page;
@@ -31,10 +31,10 @@ pub async fn create_transfer(
     app: web::Data<App>,
     Authenticated(caller): Authenticated,
     key: IdempotencyKey,
-    body: web::Json<CreateTransferRequest>,
+    body: JsonObject<CreateTransferRequest>,
 ) -> Result<HttpResponse, AppError> {
     Ok(stored(
-        app.create_transfer(&caller, key.0.as_deref(), body.into_inner())
+        app.create_transfer(&caller, key.0.as_deref(), body.0)
             .await?,
     ))
 }

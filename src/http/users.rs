@@ -4,7 +4,7 @@ use actix_web::{HttpResponse, delete, get, patch, post, web};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::extract::{Authenticated, IdempotencyKey};
+use super::extract::{Authenticated, IdempotencyKey, JsonObject};
 use super::respond::stored;
 use crate::app::App;
 use crate::app::page::Page;
@@ -34,11 +34,10 @@ pub async fn create_user(
     app: web::Data<App>,
     Authenticated(caller): Authenticated,
     key: IdempotencyKey,
-    body: web::Json<CreateUserRequest>,
+    body: JsonObject<CreateUserRequest>,
 ) -> Result<HttpResponse, AppError> {
     Ok(stored(
-        app.create_user(&caller, key.0.as_deref(), body.into_inner())
-            .await?,
+        app.create_user(&caller, key.0.as_deref(), body.0).await?,
     ))
 }
 
@@ -97,11 +96,10 @@ pub async fn update_user(
     app: web::Data<App>,
     Authenticated(caller): Authenticated,
     id: web::Path<UserId>,
-    body: web::Json<UpdateUserRequest>,
+    body: JsonObject<UpdateUserRequest>,
 ) -> Result<web::Json<UserView>, AppError> {
     Ok(web::Json(
-        app.update_user(&caller, id.into_inner(), body.into_inner())
-            .await?,
+        app.update_user(&caller, id.into_inner(), body.0).await?,
     ))
 }
 
@@ -123,16 +121,11 @@ pub async fn grant_role(
     Authenticated(caller): Authenticated,
     key: IdempotencyKey,
     id: web::Path<UserId>,
-    body: web::Json<RoleRequest>,
+    body: JsonObject<RoleRequest>,
 ) -> Result<HttpResponse, AppError> {
     Ok(stored(
-        app.grant_role(
-            &caller,
-            key.0.as_deref(),
-            id.into_inner(),
-            body.into_inner(),
-        )
-        .await?,
+        app.grant_role(&caller, key.0.as_deref(), id.into_inner(), body.0)
+            .await?,
     ))
 }
 
@@ -195,9 +188,9 @@ pub async fn me(
 pub async fn update_me(
     app: web::Data<App>,
     Authenticated(caller): Authenticated,
-    body: web::Json<UpdateSelfRequest>,
+    body: JsonObject<UpdateSelfRequest>,
 ) -> Result<web::Json<MeView>, AppError> {
-    let request = body.into_inner();
+    let request = body.0;
     app.update_self(&caller, &request).await?;
     Ok(web::Json(MeView {
         user: app.get_user(&caller, caller.user_id).await?,
@@ -220,8 +213,8 @@ pub async fn update_me(
 pub async fn change_password(
     app: web::Data<App>,
     Authenticated(caller): Authenticated,
-    body: web::Json<ChangePasswordRequest>,
+    body: JsonObject<ChangePasswordRequest>,
 ) -> Result<HttpResponse, AppError> {
-    app.change_own_password(&caller, body.into_inner()).await?;
+    app.change_own_password(&caller, body.0).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -2,7 +2,7 @@
 
 use actix_web::{HttpResponse, get, patch, post, web};
 
-use super::extract::{Authenticated, IdempotencyKey};
+use super::extract::{Authenticated, IdempotencyKey, JsonObject};
 use super::respond::stored;
 use crate::app::App;
 use crate::app::page::Page;
@@ -30,10 +30,10 @@ pub async fn create_volunteer(
     app: web::Data<App>,
     Authenticated(caller): Authenticated,
     key: IdempotencyKey,
-    body: web::Json<CreateVolunteerRequest>,
+    body: JsonObject<CreateVolunteerRequest>,
 ) -> Result<HttpResponse, AppError> {
     Ok(stored(
-        app.create_volunteer(&caller, key.0.as_deref(), body.into_inner())
+        app.create_volunteer(&caller, key.0.as_deref(), body.0)
             .await?,
     ))
 }
@@ -93,10 +93,10 @@ pub async fn update_volunteer(
     app: web::Data<App>,
     Authenticated(caller): Authenticated,
     id: web::Path<VolunteerId>,
-    body: web::Json<UpdateVolunteerRequest>,
+    body: JsonObject<UpdateVolunteerRequest>,
 ) -> Result<web::Json<VolunteerView>, AppError> {
     Ok(web::Json(
-        app.update_volunteer(&caller, id.into_inner(), body.into_inner())
+        app.update_volunteer(&caller, id.into_inner(), body.0)
             .await?,
     ))
 }
