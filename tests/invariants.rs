@@ -1245,7 +1245,7 @@ on_both_backends! {
         let mut conn = bank.db.raw();
         let found = timebank::store::journal::expired_holds(&mut conn, None, Utc::now(), 1)
             .expect("expired holds");
-        let found: Vec<String> = found.iter().map(|(id, _)| id.to_string()).collect();
+        let found: Vec<String> = found.iter().map(|id| id.to_string()).collect();
         assert_eq!(found, vec![holds[6].clone()], "settled holds hid the unsettled one");
         let later = timebank::store::journal::expired_holds(&mut conn, Some(Utc::now()), Utc::now(), 1)
             .expect("expired holds");

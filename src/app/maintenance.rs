@@ -46,7 +46,7 @@ impl App {
             .await?;
         let complete = expired.len() < HOLDS_PER_SWEEP;
         let mut released = 0;
-        for (pending_id, _) in expired {
+        for pending_id in expired {
             let command = Command::Resolve {
                 pending_id,
                 resolution: Resolution::Void,

@@ -12,7 +12,7 @@ use serde_json::value::RawValue;
 
 use crate::app::App;
 use crate::app::caller::Caller;
-use crate::error::{AppError, ErrorCode};
+use crate::error::AppError;
 
 /// The caller proven by `Authorization: Bearer <token>`.
 pub struct Authenticated(pub Caller);
@@ -109,19 +109,9 @@ fn from_object<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
 pub fn optional_json<T: DeserializeOwned + Default>(
     body: Result<web::Bytes, actix_web::Error>,
 ) -> Result<T, AppError> {
-    let body = body.map_err(|e| {
-        let too_large = matches!(
-            e.as_error::<actix_web::error::PayloadError>(),
-            Some(actix_web::error::PayloadError::Overflow)
-        );
-        if too_large {
-            AppError::new(ErrorCode::PayloadTooLarge, "the body is too large")
-        } else {
-            AppError::new(
-                ErrorCode::ValidationFailed,
-                format!("the body could not be read: {e}"),
-            )
-        }
+    let body = body.map_err(|e| match e.as_error::<actix_web::error::PayloadError>() {
+        Some(payload) => super::problem::payload_error(payload),
+        None => AppError::invalid_field("body", format!("could not be read: {e}")),
     })?;
     // No body, or a JSON `null`, means the defaults.
     if body.iter().all(u8::is_ascii_whitespace) || body.trim_ascii() == b"null" {

@@ -86,8 +86,7 @@ impl Modify for CommonAnswers {
             ];
             for operation in operations.into_iter().flatten() {
                 declare_refusals(operation);
-                bound_page_size(operation);
-                describe_idempotency_key(operation);
+                describe_parameters(operation);
             }
         }
     }
@@ -176,31 +175,28 @@ fn refusal(responses: &mut Responses, status: &str, description: &str) {
         });
 }
 
-fn describe_idempotency_key(operation: &mut Operation) {
-    for parameter in operation.parameters.iter_mut().flatten() {
-        if let RefOr::T(parameter) = parameter
-            && parameter.name == "Idempotency-Key"
-            && let Some(RefOr::T(Schema::Object(schema))) = &mut parameter.schema
-        {
-            schema.pattern = Some(format!("^[!-~]{{1,{MAX_KEY_LEN}}}$"));
-        }
-    }
-}
-
-fn bound_page_size(operation: &mut Operation) {
+/// The rules every page size and every Idempotency-Key follow, stated on the
+/// parameters that carry them.
+fn describe_parameters(operation: &mut Operation) {
     for parameter in operation.parameters.iter_mut().flatten() {
         let RefOr::T(parameter) = parameter else {
             continue;
         };
-        if parameter.name != "limit" {
+        let Some(RefOr::T(Schema::Object(schema))) = &mut parameter.schema else {
             continue;
+        };
+        match parameter.name.as_str() {
+            "limit" => {
+                schema.minimum = Some(1.into());
+                schema.maximum = Some(MAX_LIMIT.into());
+                schema.default = Some(DEFAULT_LIMIT.into());
+                parameter.description = Some(format!("Page size, 1 to {MAX_LIMIT}"));
+            }
+            "Idempotency-Key" => {
+                schema.pattern = Some(format!("^[!-~]{{1,{MAX_KEY_LEN}}}$"));
+            }
+            _ => {}
         }
-        if let Some(RefOr::T(Schema::Object(schema))) = &mut parameter.schema {
-            schema.minimum = Some(1.into());
-            schema.maximum = Some(MAX_LIMIT.into());
-            schema.default = Some(DEFAULT_LIMIT.into());
-        }
-        parameter.description = Some(format!("Page size, 1 to {MAX_LIMIT}"));
     }
 }
 

@@ -41,12 +41,20 @@ pub fn json_error(err: actix_web::error::JsonPayloadError, _: &HttpRequest) -> a
             "send the body as application/json",
         ),
         E::Deserialize(e) => body_error(&e.to_string()),
-        E::Payload(actix_web::error::PayloadError::Overflow) => {
-            AppError::new(ErrorCode::PayloadTooLarge, "the body is too large")
-        }
+        E::Payload(e) => payload_error(e),
         other => AppError::invalid_field("body", other.to_string()),
     };
     app_error.into()
+}
+
+/// A body that could not be read: too large, or cut off.
+pub fn payload_error(err: &actix_web::error::PayloadError) -> AppError {
+    match err {
+        actix_web::error::PayloadError::Overflow => {
+            AppError::new(ErrorCode::PayloadTooLarge, "the body is too large")
+        }
+        other => AppError::invalid_field("body", format!("could not be read: {other}")),
+    }
 }
 
 /// Classifies a serde message: amount problems get their own code.

@@ -466,6 +466,11 @@ mod tests {
         }
     }
 
+    /// Applies a command as a fresh transfer, the way the writer does.
+    fn apply(engine: &mut Engine, command: &Command) -> Result<JournalEntry, LedgerError> {
+        engine.apply(TransferId::generate(), command)
+    }
+
     fn transfer(from: AccountId, to: AccountId, amount: &str, pending: bool) -> Command {
         let amount: Amount = amount.parse().unwrap();
         Command::Create(NewTransfer {
@@ -496,17 +501,9 @@ mod tests {
     fn a_refusal_leaves_no_trace() {
         let mut f = fixture(2);
         let (a, b) = (f.wallets[0], f.wallets[1]);
-        f.engine
-            .apply(
-                TransferId::generate(),
-                &transfer(f.issuance, a, "5.00", false),
-            )
-            .unwrap();
+        apply(&mut f.engine, &transfer(f.issuance, a, "5.00", false)).unwrap();
         let before = f.engine.account(&a).cloned();
-        let err = f
-            .engine
-            .apply(TransferId::generate(), &transfer(a, b, "5.01", false))
-            .unwrap_err();
+        let err = apply(&mut f.engine, &transfer(a, b, "5.01", false)).unwrap_err();
         assert!(matches!(err, LedgerError::InsufficientFunds { .. }));
         assert_eq!(f.engine.account(&a).cloned(), before);
         assert_eq!(f.engine.ledger(&f.ledger).unwrap().last_sequence, 1);
@@ -516,20 +513,11 @@ mod tests {
     fn holds_reduce_available_and_settle_once() {
         let mut f = fixture(2);
         let (a, b) = (f.wallets[0], f.wallets[1]);
-        f.engine
-            .apply(
-                TransferId::generate(),
-                &transfer(f.issuance, a, "10.00", false),
-            )
-            .unwrap();
-        let hold = f
-            .engine
-            .apply(TransferId::generate(), &transfer(a, b, "8.00", true))
-            .unwrap();
+        apply(&mut f.engine, &transfer(f.issuance, a, "10.00", false)).unwrap();
+        let hold = apply(&mut f.engine, &transfer(a, b, "8.00", true)).unwrap();
         assert_eq!(f.engine.account(&a).unwrap().available().minor(), 200);
         assert!(matches!(
-            f.engine
-                .apply(TransferId::generate(), &transfer(a, b, "3.00", false)),
+            apply(&mut f.engine, &transfer(a, b, "3.00", false)),
             Err(LedgerError::InsufficientFunds { .. })
         ));
         let post = Command::Resolve {
@@ -537,7 +525,7 @@ mod tests {
             resolution: Resolution::Post,
             provenance: Provenance::default(),
         };
-        f.engine.apply(TransferId::generate(), &post).unwrap();
+        apply(&mut f.engine, &post).unwrap();
         assert_eq!(f.engine.account(&a).unwrap().posted_balance().minor(), 200);
         assert_eq!(f.engine.account(&b).unwrap().posted_balance().minor(), 800);
         let again = Command::Resolve {
@@ -546,7 +534,7 @@ mod tests {
             provenance: Provenance::default(),
         };
         assert_eq!(
-            f.engine.apply(TransferId::generate(), &again),
+            apply(&mut f.engine, &again),
             Err(LedgerError::NotPending(hold.transfer.id))
         );
     }
@@ -554,20 +542,16 @@ mod tests {
     #[test]
     fn each_transfer_chains_to_the_previous_hash() {
         let mut f = fixture(1);
-        let first = f
-            .engine
-            .apply(
-                TransferId::generate(),
-                &transfer(f.issuance, f.wallets[0], "1.00", false),
-            )
-            .unwrap();
-        let second = f
-            .engine
-            .apply(
-                TransferId::generate(),
-                &transfer(f.issuance, f.wallets[0], "1.00", false),
-            )
-            .unwrap();
+        let first = apply(
+            &mut f.engine,
+            &transfer(f.issuance, f.wallets[0], "1.00", false),
+        )
+        .unwrap();
+        let second = apply(
+            &mut f.engine,
+            &transfer(f.issuance, f.wallets[0], "1.00", false),
+        )
+        .unwrap();
         assert_eq!(first.transfer.prev_hash, LedgerHead::GENESIS_HASH);
         assert_eq!(second.transfer.prev_hash, first.transfer.hash);
         assert_eq!(second.transfer.sequence, 2);
@@ -590,7 +574,7 @@ mod tests {
             for (from, to, minor, pending) in ops {
                 let amount = Points::from_minor(minor).to_decimal_string(2);
                 let cmd = transfer(all[from], all[to], &amount, pending);
-                if let Ok(entry) = f.engine.apply(TransferId::generate(), &cmd) {
+                if let Ok(entry) = apply(&mut f.engine, &cmd) {
                     for p in entry.postings.iter().filter(|p| !p.pending) {
                         let s = sums.entry(p.account_id).or_default();
                         match p.direction {

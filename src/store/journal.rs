@@ -9,7 +9,7 @@ use diesel::prelude::*;
 use super::DbConnection;
 use super::connection::insert_rows;
 use super::organisations::ids_within;
-use super::rows::{PostingRow, TransferRow, from_db_time, parse_column, to_db_time};
+use super::rows::{PostingRow, TransferRow, parse_column, to_db_time};
 use super::schema::{accounts, postings, transfers};
 use crate::domain::{AccountId, LedgerId, OrgPath, Phase, Points, TransferId};
 use crate::error::AppError;
@@ -325,16 +325,16 @@ pub fn ledger_range(
 }
 
 /// Up to `limit` holds whose time ran out in `(after, now]` and that nobody
-/// settled yet, oldest first, with their timeouts. A settled hold stays a
-/// `pending` row (the journal is append-only), so candidates are read page by
-/// page and the settled ones dropped: however many settled holds lie in the
-/// window, the unsettled ones behind them are found.
+/// settled yet, oldest first. A settled hold stays a `pending` row (the
+/// journal is append-only), so candidates are read page by page and the
+/// settled ones dropped: however many settled holds lie in the window, the
+/// unsettled ones behind them are found.
 pub fn expired_holds(
     conn: &mut DbConnection,
     after: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
     limit: usize,
-) -> Result<Vec<(TransferId, DateTime<Utc>)>, AppError> {
+) -> Result<Vec<TransferId>, AppError> {
     let page_size = (limit * 4).max(1) as i64;
     let mut found = Vec::new();
     let mut cursor: Option<(chrono::NaiveDateTime, String)> = None;
@@ -360,13 +360,11 @@ pub fn expired_holds(
         let Some((last_id, Some(last_at))) = rows.last().cloned() else {
             break;
         };
-        let candidates: Vec<(TransferId, DateTime<Utc>)> = rows
+        let candidates: Vec<TransferId> = rows
             .iter()
-            .filter_map(|(id, at)| at.map(|at| (id, from_db_time(at))))
-            .map(|(id, at)| Ok((parse_column(id, "transfers.id")?, at)))
-            .collect::<Result<_, AppError>>()?;
-        let ids: Vec<TransferId> = candidates.iter().map(|(id, _)| *id).collect();
-        let settled: HashSet<TransferId> = aftermath(conn, &ids)?
+            .map(|(id, _)| parse_column(id, "transfers.id"))
+            .collect::<Result<_, _>>()?;
+        let settled: HashSet<TransferId> = aftermath(conn, &candidates)?
             .into_iter()
             .filter(|(_, a)| a.settled_by.is_some())
             .map(|(id, _)| id)
@@ -374,7 +372,7 @@ pub fn expired_holds(
         found.extend(
             candidates
                 .into_iter()
-                .filter(|(id, _)| !settled.contains(id))
+                .filter(|id| !settled.contains(id))
                 .take(limit - found.len()),
         );
         if (rows.len() as i64) < page_size {
