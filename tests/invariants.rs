@@ -144,6 +144,14 @@ fn pair_body(kind: &str, from: &str, to: &str, amount: &str) -> Value {
 }
 
 /// POSTs a new transfer with its own fresh key.
+/// A redemption hold that lapses after `seconds`.
+fn expiring_hold(from: &str, to: &str, amount: &str, seconds: u64) -> Value {
+    let mut hold = pair_body("redemption", from, to, amount);
+    hold["pending"] = json!(true);
+    hold["timeout_seconds"] = json!(seconds);
+    hold
+}
+
 fn create(api: &Api, body: &Value) -> Reply {
     api.post("/v1/transfers", body, Some(&fresh_key()))
 }
@@ -1176,9 +1184,7 @@ on_both_backends! {
         let wallet = bank.wallet("Ma Hui");
         let shop = bank.open_account("partner", "Shop");
         bank.fund(&wallet, "10.00");
-        let mut hold = pair_body("redemption", &wallet, &shop, "4.00");
-        hold["pending"] = json!(true);
-        hold["timeout_seconds"] = json!(1);
+        let hold = expiring_hold(&wallet, &shop, "4.00", 1);
         let hold_id = assert_created(&create(&bank.api, &hold));
         assert_eq!(balances(&bank, &wallet)["available"], "6.00");
 
@@ -1232,9 +1238,7 @@ on_both_backends! {
         let wallet = bank.wallet("Lin Tao");
         let shop = bank.open_account("partner", "Shop");
         bank.fund(&wallet, "10.00");
-        let mut hold = pair_body("redemption", &wallet, &shop, "1.00");
-        hold["pending"] = json!(true);
-        hold["timeout_seconds"] = json!(3);
+        let hold = expiring_hold(&wallet, &shop, "1.00", 3);
         let holds: Vec<String> = (0..7).map(|_| assert_created(&create(&bank.api, &hold))).collect();
         for id in &holds[..6] {
             assert_created(&settle(&bank.api, id, "void"));
