@@ -27,8 +27,7 @@ struct Row {
 
 #[derive(Debug, Default, PartialEq, Eq)]
 struct Table {
-    /// name -> (type, nullable)
-    columns: BTreeMap<String, (String, bool)>,
+    columns: Columns,
     primary_key: Vec<String>,
     /// (columns, referenced table, referenced columns)
     foreign_keys: BTreeSet<(String, String, String)>,
@@ -40,6 +39,8 @@ struct Table {
     guarded: BTreeSet<String>,
 }
 
+/// name -> (type, nullable)
+type Columns = BTreeMap<String, (String, bool)>;
 type Schema = BTreeMap<String, Table>;
 
 fn query(db: &TestDb, sql: &str) -> Vec<Row> {
@@ -74,7 +75,7 @@ fn canonical_type(t: &str) -> String {
 }
 
 /// The column names an expression reads, sorted and joined.
-fn columns_read(expression: &str, columns: &BTreeMap<String, (String, bool)>) -> String {
+fn columns_read(expression: &str, columns: &Columns) -> String {
     let words: BTreeSet<&str> = expression
         .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
         .filter(|w| columns.contains_key(*w))
@@ -287,11 +288,11 @@ fn postgres_schema(db: &TestDb) -> Schema {
 
 /// Tables and columns as `src/store/schema.rs` declares them:
 /// table -> column -> (type, nullable).
-fn declared_schema() -> BTreeMap<String, BTreeMap<String, (String, bool)>> {
+fn declared_schema() -> BTreeMap<String, Columns> {
     let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src/store/schema.rs"))
         .unwrap();
     let mut tables = BTreeMap::new();
-    let mut current: Option<(String, BTreeMap<String, (String, bool)>)> = None;
+    let mut current: Option<(String, Columns)> = None;
     for line in text.lines().map(str::trim) {
         if let Some((name, _)) = line.split_once(" (")
             && line.ends_with('{')
@@ -339,7 +340,7 @@ fn sqlite_schema_matches_schema_rs() {
     let db = migrated(Backend::Sqlite);
     let live = sqlite_schema(&db);
     let declared = declared_schema();
-    let live_columns: BTreeMap<String, BTreeMap<String, (String, bool)>> = live
+    let live_columns: BTreeMap<String, Columns> = live
         .iter()
         .map(|(name, t)| (name.clone(), t.columns.clone()))
         .collect();
