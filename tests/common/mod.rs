@@ -264,6 +264,8 @@ pub struct Reply {
     pub status: u16,
     pub headers: reqwest::header::HeaderMap,
     pub body: Value,
+    /// The body as sent, byte for byte.
+    pub text: String,
 }
 
 impl Reply {
@@ -335,11 +337,12 @@ impl Api {
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let text = response.text().expect("body");
-        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        let body = serde_json::from_str(&text).unwrap_or_else(|_| Value::String(text.clone()));
         Reply {
             status,
             headers,
             body,
+            text,
         }
     }
 
