@@ -269,6 +269,19 @@ pub struct Reply {
 }
 
 impl Reply {
+    pub fn read(response: reqwest::blocking::Response) -> Reply {
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let text = response.text().expect("body");
+        let body = serde_json::from_str(&text).unwrap_or_else(|_| Value::String(text.clone()));
+        Reply {
+            status,
+            headers,
+            body,
+            text,
+        }
+    }
+
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
@@ -333,17 +346,7 @@ impl Api {
             Some(t) => request.bearer_auth(t),
             None => request,
         };
-        let response = request.send().expect("request");
-        let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        let text = response.text().expect("body");
-        let body = serde_json::from_str(&text).unwrap_or_else(|_| Value::String(text.clone()));
-        Reply {
-            status,
-            headers,
-            body,
-            text,
-        }
+        Reply::read(request.send().expect("request"))
     }
 
     pub fn get(&self, path: &str) -> Reply {
