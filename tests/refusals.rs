@@ -911,6 +911,44 @@ on_both_backends! {
         bank.assert_verified();
     }
 
+    an_account_cannot_pay_itself(backend) {
+        let bank = Bank::new(backend);
+        let wallet = funded_wallet(&bank, "Li Wei", "10.00");
+        let shop = bank.open_account("partner", "Corner shop");
+        let r = refused_transfer(&bank, &shorthand(&wallet, &wallet, "1.00"), 422, "same_account");
+        assert!(r.body["detail"].as_str().unwrap().contains(&wallet), "{}", r.body);
+        // In a postings list too, and for a hold.
+        let body = with_postings(vec![
+            leg(&wallet, "debit", json!("2.00")),
+            leg(&shop, "credit", json!("1.00")),
+            leg(&wallet, "credit", json!("1.00")),
+        ]);
+        refused_transfer(&bank, &body, 422, "same_account");
+        let held = with(shorthand(&shop, &shop, "1.00"), "pending", json!(true));
+        refused_transfer(&bank, &held, 422, "same_account");
+        bank.assert_verified();
+    }
+
+    totals_that_would_leave_i64_are_refused_not_wrapped(backend) {
+        let bank = Bank::new(backend);
+        let (ledger, issuance) = second_ledger(&bank, "fine", 8);
+        let wallet = open_account_in(&bank, &ledger, "volunteer", "Big earner");
+        let largest = "9999999999.99999999";
+        for _ in 0..9 {
+            let r = post_transfer(&bank.api, &shorthand(&issuance, &wallet, largest));
+            assert_eq!(r.status, 201, "{}", r.body);
+        }
+        let before = available(&bank, &issuance);
+        assert_eq!(before, "-89999999999.99999991");
+        // A tenth posted transfer and a hold of the same amount are refused
+        // alike: neither may wrap the issuance account's totals.
+        let tenth = shorthand(&issuance, &wallet, largest);
+        refused_transfer(&bank, &tenth, 422, "balance_out_of_range");
+        let held = with(tenth, "pending", json!(true));
+        refused_transfer(&bank, &held, 422, "balance_out_of_range");
+        assert_eq!(available(&bank, &issuance), before);
+    }
+
     a_reversal_that_would_overdraw_is_refused(backend) {
         let bank = Bank::new(backend);
         let wallet = funded_wallet(&bank, "Li Wei", "10.00");

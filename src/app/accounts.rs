@@ -73,6 +73,12 @@ impl AccountView {
     fn new(row: &AccountRow, scale: u32) -> Result<Self, AppError> {
         let state = row.state()?;
         let show = |p: Points| p.to_decimal_string(scale);
+        // The engine keeps balances inside i64; a row that is not was edited.
+        let checked = |p: Option<Points>| {
+            p.map(show).ok_or_else(|| {
+                AppError::internal(format!("account {} totals out of range", state.id))
+            })
+        };
         Ok(Self {
             id: state.id,
             ledger_id: state.ledger_id,
@@ -82,10 +88,10 @@ impl AccountView {
             no_overdraft: state.no_overdraft,
             status: state.status,
             balances: Balances {
-                posted: show(state.posted_balance()),
+                posted: checked(state.posted_balance())?,
                 pending_debits: show(state.debits_pending),
                 pending_credits: show(state.credits_pending),
-                available: show(state.available()),
+                available: checked(state.available())?,
             },
             version: state.version,
             external_ref: row.external_ref.clone(),
@@ -445,7 +451,7 @@ impl App {
                 (StatusChange::Freeze, _) => AccountStatus::Frozen,
                 (StatusChange::Unfreeze, _) => AccountStatus::Open,
                 (StatusChange::Close, _) => {
-                    let empty = state.posted_balance() == Points::ZERO
+                    let empty = state.posted_balance() == Some(Points::ZERO)
                         && state.debits_pending == Points::ZERO
                         && state.credits_pending == Points::ZERO;
                     if !empty {

@@ -33,7 +33,8 @@ pub struct PostingRequest {
 
 /// A journal entry to record. Give either `postings` (two or more legs, debits
 /// equal to credits) or the two-leg shorthand `debit_account_id`,
-/// `credit_account_id` and `amount`.
+/// `credit_account_id` and `amount`. No account may be both debited and
+/// credited in one transfer (`same_account`, 422).
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateTransferRequest {
