@@ -154,12 +154,13 @@ impl From<diesel::result::Error> for AppError {
         use diesel::result::{DatabaseErrorKind, Error};
         match e {
             Error::NotFound => AppError::not_found("resource"),
-            Error::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
-                AppError::new(ErrorCode::Conflict, info.message().to_string())
-            }
             Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => {
                 tracing::warn!("database connection closed");
                 AppError::new(ErrorCode::ServiceUnavailable, "database connection lost")
+            }
+            Error::DatabaseError(kind, info) => {
+                crate::store::constraints::refusal(&kind, info.as_ref())
+                    .unwrap_or_else(|| AppError::internal(Error::DatabaseError(kind, info)))
             }
             other => AppError::internal(other),
         }
