@@ -513,6 +513,75 @@ on_both_backends! {
         });
     }
 
+    look_alike_usernames_are_one_name_or_refused(backend) {
+        let bank = Bank::new(backend);
+        let role = json!([{"role": "auditor", "organisation_id": bank.organisation_id}]);
+        let create = |username: &str| {
+            bank.api.post(
+                "/v1/users",
+                &json!({"username": username, "password": PASSWORD, "roles": role}),
+                None,
+            )
+        };
+        // Case and width fold onto the bootstrap administrator's name.
+        for same in ["ADMIN", "Admin", "ＡＤＭＩＮ", "ａｄmin"] {
+            let r = refused(&bank, 409, "conflict", || create(same));
+            assert_eq!(r.body["detail"], "the username is taken", "{same}");
+        }
+        // A Cyrillic а among Latin letters is refused, not a new user.
+        refused(&bank, 400, "validation_failed", || create("\u{430}dmin")).assert_invalid("username");
+        let volunteer = json!({
+            "name": "Wang Fang", "phone": "+86 13800000004", "organisation_id": bank.organisation_id,
+            "login": {"username": "w\u{430}ng", "password": PASSWORD},
+        });
+        refused(&bank, 400, "validation_failed", || bank.api.post("/v1/volunteers", &volunteer, None))
+            .assert_invalid("login.username");
+        // Login folds the same way: every spelling is the administrator.
+        for spelling in ["admin", "ADMIN", "ＡＤＭＩＮ", " Admin "] {
+            let tokens = logged_in(&bank, spelling, PASSWORD);
+            works(&bank.api, &tokens.access, &bank.admin_id, spelling);
+        }
+        unauthorized(&bank, "the Cyrillic look-alike", || login(&bank.api, "\u{430}dmin", PASSWORD));
+        // A name is stored in its compared form.
+        let r = create("Li.Wei");
+        assert_eq!(r.status, 201, "{}", r.body);
+        assert_eq!(r.body["username"], "li.wei");
+        logged_in(&bank, "LI.WEI", PASSWORD);
+    }
+
+    passwords_longer_than_1024_bytes_are_refused_everywhere(backend) {
+        let bank = Bank::new(backend);
+        let (id, username) = staff(&bank, Role::Coordinator);
+        let session = logged_in(&bank, &username, PASSWORD);
+        let long = "p".repeat(1025);
+        let role = json!([{"role": "coordinator", "organisation_id": bank.organisation_id}]);
+        let attempts: Vec<(&str, Attempt)> = vec![
+            ("password", Box::new(|| login(&bank.api, &username, &long))),
+            ("password", Box::new(|| bank.api.post("/v1/users", &json!({"username": "long-pass", "password": long, "roles": role}), None))),
+            ("password", Box::new(|| bank.api.patch(&format!("/v1/users/{id}"), &json!({"password": long})))),
+            ("current_password", Box::new(|| change_password(&bank.api, &session.access, &long, NEW_PASSWORD))),
+            ("new_password", Box::new(|| change_password(&bank.api, &session.access, PASSWORD, &long))),
+            ("login.password", Box::new(|| bank.api.post("/v1/volunteers", &json!({
+                "name": "Wang Fang", "phone": "+86 13800000003", "organisation_id": bank.organisation_id,
+                "login": {"username": "long-pass-volunteer", "password": long},
+            }), None))),
+        ];
+        for (field, attempt) in &attempts {
+            let r = refused(&bank, 400, "validation_failed", attempt);
+            r.assert_invalid(field);
+            assert!(r.body["errors"][0]["message"].as_str().unwrap().contains("1024 bytes"), "{}", r.body);
+        }
+        // Bytes, not characters: 342 three-byte characters are over the cap.
+        refused(&bank, 400, "validation_failed", || login(&bank.api, &username, &"密".repeat(342)))
+            .assert_invalid("password");
+        // Control: exactly 1024 bytes is a password like any other.
+        let longest = "p".repeat(1024);
+        let r = bank.api.post("/v1/users", &json!({"username": "long-pass", "password": longest, "roles": role}), None);
+        assert_eq!(r.status, 201, "{}", r.body);
+        logged_in(&bank, "long-pass", &longest);
+        works(&bank.api, &session.access, &id, "after the refusals");
+    }
+
     changing_ones_password_ends_the_other_sessions(backend) {
         let bank = Bank::new(backend);
         let (id, username) = staff(&bank, Role::Coordinator);

@@ -13,7 +13,7 @@ use super::names::valid_name;
 use super::organisations::named;
 use super::page::{Limit, Page};
 use crate::domain::{
-    AccountId, AccountKind, AccountStatus, Direction, LedgerId, OrganisationId, Points, Role,
+    AccountId, AccountKind, AccountStatus, Direction, LedgerId, Line, OrganisationId, Points, Role,
     TransferId, TransferKind,
 };
 use crate::error::{AppError, ErrorCode};
@@ -30,14 +30,15 @@ pub struct OpenAccountRequest {
     #[serde(default)]
     pub organisation_id: Option<OrganisationId>,
     pub kind: AccountKind,
-    #[schema(min_length = 1, max_length = 200)]
-    pub name: String,
+    #[schema(value_type = String, min_length = 1, max_length = 200)]
+    pub name: Line,
     /// Refuse debits beyond credits. Default: true for every kind but issuance
     /// and settlement.
     #[serde(default)]
     pub no_overdraft: Option<bool>,
     #[serde(default)]
-    pub external_ref: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub external_ref: Option<Line>,
 }
 
 #[derive(Clone, Debug, Serialize, ToSchema)]
@@ -226,7 +227,7 @@ pub fn open_account(
         debits_pending: 0,
         credits_pending: 0,
         version: 0,
-        external_ref: request.external_ref.clone(),
+        external_ref: request.external_ref.clone().map(String::from),
         created_at: to_db_time(crate::ledger::engine::journal_time(Utc::now())),
     };
     accounts::insert(conn, &row)?;

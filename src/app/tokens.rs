@@ -284,7 +284,8 @@ impl TokenService {
         validation.leeway = 5;
         let data =
             jsonwebtoken::decode::<ExternalClaims>(token, key, &validation).map_err(undecodable)?;
-        if data.claims.sub.is_empty() || data.claims.sub.len() > 255 {
+        let sub = &data.claims.sub;
+        if sub.is_empty() || sub.len() > 255 || crate::domain::text::check(sub, false).is_err() {
             return Err(refused("bad subject"));
         }
         Ok(Subject::External {

@@ -285,6 +285,21 @@ impl Reply {
         self
     }
 
+    /// Asserts a 400 `validation_failed` whose `errors` name `field` (by its
+    /// real name) and whose detail carries no parser internals.
+    pub fn assert_invalid(&self, field: &str) -> &Self {
+        self.assert_problem(400, "validation_failed");
+        let named = self.body["errors"]
+            .as_array()
+            .is_some_and(|errors| errors.iter().any(|e| e["field"] == field));
+        assert!(named, "expected an error on {field}: {}", self.body);
+        let detail = self.body["detail"].as_str().unwrap_or_default();
+        for internal in ["at line", "deserialize error", "UUID parsing failed"] {
+            assert!(!detail.contains(internal), "{field}: {detail}");
+        }
+        self
+    }
+
     pub fn id(&self) -> String {
         self.body["id"]
             .as_str()
@@ -292,6 +307,11 @@ impl Reply {
             .to_string()
     }
 }
+
+/// One request a table-driven test makes, given the text to try.
+pub type TextAttempt<'a> = Box<dyn Fn(&str) -> Reply + 'a>;
+/// One request a table-driven test makes.
+pub type Attempt<'a> = Box<dyn Fn() -> Reply + 'a>;
 
 /// An HTTP client with (or without) a bearer token.
 #[derive(Clone)]
