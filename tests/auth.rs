@@ -623,8 +623,9 @@ on_both_backends! {
 }
 
 // ---------------------------------------------------------------------------
-// Failed-login throttling: per username, per client address, shared by every
-// instance through the database.
+// Failed-login throttling: per username at one address, per address, and a
+// higher ceiling per username over every address; shared by every instance
+// through the database.
 // ---------------------------------------------------------------------------
 
 on_both_backends! {
@@ -658,7 +659,7 @@ on_both_backends! {
 
     the_login_limit_lifts_when_the_window_ends(backend) {
         let env = [
-            ("TIMEBANK_LOGIN_MAX_FAILURES_PER_USER", "2"),
+            ("TIMEBANK_LOGIN_MAX_FAILURES_PER_USER_AND_ADDRESS", "2"),
             ("TIMEBANK_LOGIN_WINDOW_SECONDS", "2"),
         ];
         let bank = Bank::with_env(backend, &env);
@@ -710,7 +711,7 @@ on_both_backends! {
     }
 
     login_limits_are_shared_by_every_instance(backend) {
-        let env = [("TIMEBANK_LOGIN_MAX_FAILURES_PER_USER", "4")];
+        let env = [("TIMEBANK_LOGIN_MAX_FAILURES_PER_USER_AND_ADDRESS", "4")];
         let bank = Bank::with_env(backend, &env);
         let (_, username) = staff(&bank, Role::Coordinator);
         let (_other, elsewhere) = second_server(&bank, &env);
@@ -728,10 +729,54 @@ on_both_backends! {
         });
     }
 
+    an_attacker_at_one_address_does_not_lock_out_the_user_elsewhere(backend) {
+        let bank = Bank::new(backend);
+        let attacker = bank.api.anonymous().at_address("127.0.0.2");
+        // The default: 5 failures for one name from one address.
+        for _ in 0..5 {
+            unauthorized(&bank, "the attacker's guess", || {
+                login(&attacker, ADMIN, "not-the-password-at-all")
+            });
+        }
+        throttled(&bank, "the attacker, right password or not", 900, || {
+            login(&attacker, ADMIN, PASSWORD)
+        });
+        // The administrator at their own address is not held up.
+        let tokens = logged_in(&bank, ADMIN, PASSWORD);
+        works(&bank.api, &tokens.access, &bank.admin_id, "the real administrator");
+        // Nor is the attacker's count reset by that success.
+        throttled(&bank, "the attacker after the real login", 900, || {
+            login(&attacker, ADMIN, PASSWORD)
+        });
+    }
+
+    guessing_one_name_from_many_addresses_stays_bounded(backend) {
+        let env = [
+            ("TIMEBANK_LOGIN_MAX_FAILURES_PER_USER_AND_ADDRESS", "2"),
+            ("TIMEBANK_LOGIN_MAX_FAILURES_PER_USER", "4"),
+        ];
+        let bank = Bank::with_env(backend, &env);
+        let (_, username) = staff(&bank, Role::Coordinator);
+        for address in ["127.0.0.2", "127.0.0.3"] {
+            let api = bank.api.anonymous().at_address(address);
+            for _ in 0..2 {
+                unauthorized(&bank, "a guess under every limit", || {
+                    login(&api, &username, "not-the-password-at-all")
+                });
+            }
+        }
+        // The name's own ceiling (over the longer window) is reached: a third
+        // address gets no guess at all.
+        let third = bank.api.anonymous().at_address("127.0.0.4");
+        throttled(&bank, "a third address", 3600, || {
+            login(&third, &username, "not-the-password-at-all")
+        });
+    }
+
     concurrent_failed_logins_do_not_exceed_the_limit(backend) {
         // Guesses sent all at once must not slip past the counter.
         let env = [
-            ("TIMEBANK_LOGIN_MAX_FAILURES_PER_USER", "3"),
+            ("TIMEBANK_LOGIN_MAX_FAILURES_PER_USER_AND_ADDRESS", "3"),
             ("TIMEBANK_LOGIN_MAX_FAILURES_PER_ADDRESS", "1000"),
         ];
         let bank = Bank::with_env(backend, &env);

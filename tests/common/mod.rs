@@ -333,12 +333,32 @@ impl Api {
         }
     }
 
+    /// The same caller connecting from another loopback address (any of
+    /// 127.0.0.0/8), as a client elsewhere would appear to the server.
+    pub fn at_address(&self, ip: &str) -> Self {
+        Self {
+            http: Client::builder()
+                .timeout(Duration::from_secs(60))
+                .local_address(ip.parse::<std::net::IpAddr>().expect("an IP address"))
+                .build()
+                .expect("client"),
+            ..self.clone()
+        }
+    }
+
+    /// The same client (and source address) with another token.
     pub fn with_token(&self, token: &str) -> Self {
-        Self::new(&self.base, Some(token.to_string()))
+        Self {
+            token: Some(token.to_string()),
+            ..self.clone()
+        }
     }
 
     pub fn anonymous(&self) -> Self {
-        Self::new(&self.base, None)
+        Self {
+            token: None,
+            ..self.clone()
+        }
     }
 
     fn send(&self, request: reqwest::blocking::RequestBuilder) -> Reply {
