@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod accounts;
+pub mod act;
 pub mod audit;
 pub mod bootstrap;
 pub mod caller;
@@ -17,14 +18,16 @@ pub mod names;
 pub mod organisations;
 pub mod page;
 pub mod passwords;
+pub mod record_keys;
 pub mod standing_reads;
 pub mod tokens;
+pub mod transfer_act;
 pub mod transfer_view;
-pub mod transfer_writer;
 pub mod transfers;
 pub mod users;
 pub mod verification;
 pub mod volunteers;
+pub mod writer;
 pub mod writer_state;
 
 use std::sync::Arc;
@@ -36,17 +39,19 @@ use crate::error::AppError;
 use crate::store::{Store, migrations, settings, write_transaction};
 use idempotency::InFlight;
 use tokens::TokenService;
-use transfer_writer::{TransferWriter, WriterThread};
+use writer::{Writer, WriterThread};
 
 /// Everything a request needs, shared by every worker.
 #[derive(Clone)]
 pub struct App {
     pub store: Store,
-    pub writer: TransferWriter,
+    pub writer: Writer,
     pub tokens: Arc<TokenService>,
     pub in_flight: Arc<InFlight>,
     /// Key of the keyed hashes of phone numbers.
     pub pepper: Arc<Vec<u8>>,
+    /// Keys of the idempotency records' fingerprints and sealed answers.
+    pub record_keys: Arc<record_keys::RecordKeys>,
     pub password_login: bool,
     pub login_limits: LoginLimits,
     pub refresh_token_ttl: std::time::Duration,
@@ -97,14 +102,14 @@ impl App {
         if !config.password_login {
             tokens = tokens.without_local_tokens();
         }
-        let (writer, thread) =
-            TransferWriter::start(store.clone(), config.max_batch, config.commit_delay)?;
+        let (writer, thread) = Writer::start(store.clone(), config.max_batch, config.commit_delay)?;
         Ok((
             Self {
                 store,
                 writer,
                 tokens: Arc::new(tokens),
                 in_flight: Arc::new(InFlight::default()),
+                record_keys: Arc::new(record_keys::RecordKeys::derive(&pepper)?),
                 pepper: Arc::new(pepper),
                 password_login: config.password_login,
                 login_limits: config.login_limits,

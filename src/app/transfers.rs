@@ -11,6 +11,7 @@ use super::access::{self, AccountFacts, Leg, TRANSFER_MAKERS, authorise_transfer
 use super::caller::{Caller, READERS};
 use super::idempotency::{Claim, StoredResponse};
 use super::page::{Limit, Page};
+use super::transfer_act::{TransferAct, transfer_answer};
 use super::transfer_view::TransferView;
 use crate::domain::{
     AccountId, Amount, Direction, LedgerId, Line, Note, Role, TransferId, TransferKind,
@@ -232,6 +233,7 @@ impl App {
             )
         })?;
         let claim = Claim::new(
+            &self.record_keys,
             caller.idempotency_scope(),
             key,
             "POST /v1/transfers",
@@ -251,7 +253,11 @@ impl App {
                 .collect();
             self.authorise_legs(caller, new.kind, legs).await?;
         }
-        self.writer.submit(command, Some(claim)).await
+        transfer_answer(
+            self.writer
+                .submit(TransferAct(command), Some(claim))
+                .await?,
+        )
     }
 
     /// Checks a transfer's legs against the caller's roles (an unknown account
@@ -302,7 +308,15 @@ impl App {
             Settlement::Reverse => format!("POST /v1/transfers/{id}/reverse"),
         };
         let claim = key
-            .map(|k| Claim::new(caller.idempotency_scope(), k, &operation, &request))
+            .map(|k| {
+                Claim::new(
+                    &self.record_keys,
+                    caller.idempotency_scope(),
+                    k,
+                    &operation,
+                    &request,
+                )
+            })
             .transpose()?;
         let _guard = claim
             .as_ref()
@@ -329,7 +343,7 @@ impl App {
                 provenance,
             },
         };
-        self.writer.submit(command, claim).await
+        transfer_answer(self.writer.submit(TransferAct(command), claim).await?)
     }
 
     /// Settling needs the right to make the original transfer; reversing needs

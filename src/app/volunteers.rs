@@ -303,6 +303,7 @@ impl App {
                     login.password = Password::redacted();
                 }
                 Claim::new(
+                    &self.record_keys,
                     caller.idempotency_scope(),
                     k,
                     "POST /v1/volunteers",
