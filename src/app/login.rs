@@ -81,11 +81,12 @@ impl App {
         }
         let limits = self.login_limits;
         // Compared as stored: in the RFC 8265 form. A name that has no such
-        // form belongs to nobody, and is refused like an unknown one.
+        // form belongs to nobody, and is refused like an unknown one; such
+        // names share one counter (they may be any length).
         let username = Username::parse(&request.username).ok();
         let counted_as = username
             .as_ref()
-            .map_or_else(|| request.username.to_lowercase(), |u| u.to_string());
+            .map_or_else(|| "(not a username)".to_string(), Username::to_string);
         let buckets = Buckets::new(&counted_as, address.as_deref());
         let now = Utc::now();
         let found = self

@@ -12,7 +12,7 @@ struct Constraint {
     /// PostgreSQL's name for it (the default `<table>_<columns>_key` or the
     /// index name).
     postgres: &'static str,
-    /// SQLite's description of it: `<table>.<column>[, ...]`.
+    /// SQLite's description of it: `<table>.<column>[, ...]`, or a check's expression.
     sqlite: &'static str,
     code: ErrorCode,
     detail: &'static str,
@@ -45,6 +45,8 @@ const KNOWN: &[Constraint] = &[
     c("transfers_settles_once", "transfers.pending_id", ErrorCode::TransferNotPending, "the hold was settled by another request"),
     c("transfers_reversed_once", "transfers.reverses_id", ErrorCode::TransferAlreadyReversed, "the transfer was already reversed"),
     c("transfers_ledger_id_sequence_key", "transfers.ledger_id, transfers.sequence", ErrorCode::Conflict, "another transfer was recorded on the ledger at the same moment; retry"),
+    // The no-overdraft rule, held by the database too (SQLite names a check by its expression).
+    c("accounts_check", "NOT no_overdraft OR debits_posted + debits_pending <= credits_posted", ErrorCode::InsufficientFunds, "the account cannot cover the debit"),
     c("postings_account_id_account_version_key", "postings.account_id, postings.account_version", ErrorCode::Conflict, "another transfer moved the account at the same moment; retry"),
 ];
 
