@@ -547,6 +547,11 @@ on_both_backends! {
         assert_eq!(r.status, 201, "{}", r.body);
         assert_eq!(r.body["username"], "li.wei");
         logged_in(&bank, "LI.WEI", PASSWORD);
+        // A row from before names were normalised still logs in as typed.
+        bank.db
+            .execute("UPDATE users SET username = 'Li.Wei' WHERE username = 'li.wei'")
+            .unwrap();
+        logged_in(&bank, "Li.Wei", PASSWORD);
     }
 
     passwords_longer_than_1024_bytes_are_refused_everywhere(backend) {

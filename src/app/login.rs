@@ -88,14 +88,21 @@ impl App {
             .as_ref()
             .map_or_else(|| "(not a username)".to_string(), Username::to_string);
         let buckets = Buckets::new(&counted_as, address.as_deref());
+        let typed = request.username.trim().to_string();
         let now = Utc::now();
         let found = self
             .store
             .run(move |conn| {
                 write_transaction(conn, |conn| {
                     login_throttle::admit(conn, &limits, &buckets, now)?;
-                    match &username {
-                        Some(name) => users::find_by_username(conn, name.as_str()),
+                    let Some(name) = &username else {
+                        return Ok(None);
+                    };
+                    match users::find_by_username(conn, name.as_str())? {
+                        Some(user) => Ok(Some(user)),
+                        // Rows made before names were normalised hold them as
+                        // typed; their owners still log in so.
+                        None if typed != name.as_str() => users::find_by_username(conn, &typed),
                         None => Ok(None),
                     }
                 })
