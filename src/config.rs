@@ -67,13 +67,24 @@ pub struct Config {
     pub identity_provider: Option<IdentityProviderConfig>,
 }
 
-/// Failed-login throttling: at most this many failures per window, per
-/// username and per client address.
+/// Failed-login throttling. Per username from one address and per address,
+/// in `window`; per username from every address together, a higher ceiling
+/// in the longer `user_window`, so that one address guessing a name never
+/// locks its owner out elsewhere, while guessing stays bounded.
 #[derive(Clone, Copy, Debug)]
 pub struct LoginLimits {
-    pub per_user: u32,
+    pub per_user_address: u32,
     pub per_address: u32,
     pub window: Duration,
+    pub per_user: u32,
+    pub user_window: Duration,
+}
+
+impl LoginLimits {
+    /// The longest window: counters older than this count for nothing.
+    pub fn longest_window(&self) -> Duration {
+        self.window.max(self.user_window)
+    }
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -111,9 +122,11 @@ struct FileConfig {
     refresh_token_ttl_seconds: Option<u64>,
     password_login: Option<bool>,
     pepper: Option<String>,
+    login_max_failures_per_user_and_address: Option<u32>,
     login_max_failures_per_user: Option<u32>,
     login_max_failures_per_address: Option<u32>,
     login_window_seconds: Option<u64>,
+    login_user_window_seconds: Option<u64>,
     identity_provider: Option<IdentityProviderConfig>,
 }
 
@@ -203,9 +216,17 @@ impl Config {
             }
             None => file.password_login.unwrap_or(true),
         };
+        let per_user_address = match var("LOGIN_MAX_FAILURES_PER_USER_AND_ADDRESS") {
+            Some(v) => parse_num("LOGIN_MAX_FAILURES_PER_USER_AND_ADDRESS", v)? as u32,
+            None => file.login_max_failures_per_user_and_address.unwrap_or(5),
+        };
         let per_user = match var("LOGIN_MAX_FAILURES_PER_USER") {
             Some(v) => parse_num("LOGIN_MAX_FAILURES_PER_USER", v)? as u32,
-            None => file.login_max_failures_per_user.unwrap_or(5),
+            None => file.login_max_failures_per_user.unwrap_or(100),
+        };
+        let user_window = match var("LOGIN_USER_WINDOW_SECONDS") {
+            Some(v) => parse_num("LOGIN_USER_WINDOW_SECONDS", v)?,
+            None => file.login_user_window_seconds.unwrap_or(3600),
         };
         let per_address = match var("LOGIN_MAX_FAILURES_PER_ADDRESS") {
             Some(v) => parse_num("LOGIN_MAX_FAILURES_PER_ADDRESS", v)? as u32,
@@ -265,9 +286,11 @@ impl Config {
             password_login,
             pepper,
             login_limits: LoginLimits {
-                per_user: per_user.max(1),
+                per_user_address: per_user_address.max(1),
                 per_address: per_address.max(1),
                 window: Duration::from_secs(window.clamp(1, 86_400)),
+                per_user: per_user.max(1),
+                user_window: Duration::from_secs(user_window.clamp(1, 86_400)),
             },
             identity_provider,
         })
