@@ -68,8 +68,14 @@ error_codes! {
 
 /// One field-level complaint inside a `validation_failed` problem.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(examples(json!({
+    "field": "postings[0].amount",
+    "message": "more decimal places than the ledger's scale (2)"
+})))]
 pub struct FieldError {
+    /// Where in the request: a field path such as `postings[0].amount`, or `body`.
     pub field: String,
+    /// What is wrong with it.
     pub message: String,
 }
 
@@ -138,14 +144,32 @@ impl AppError {
 
 /// RFC 9457 problem details, with the stable `code` extension.
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[schema(examples(json!({
+    "type": "/problems/validation_failed",
+    "title": "The request is not valid",
+    "status": 400,
+    "detail": "postings[0].amount: more decimal places than the ledger's scale (2)",
+    "code": "validation_failed",
+    "errors": [
+        {
+            "field": "postings[0].amount",
+            "message": "more decimal places than the ledger's scale (2)"
+        }
+    ]
+})))]
 pub struct Problem {
+    /// A URI reference naming the kind of problem: `/problems/{code}`.
     #[serde(rename = "type")]
     pub problem_type: String,
+    /// A short summary of the kind of problem.
     pub title: String,
+    /// The HTTP status code.
     pub status: u16,
+    /// What went wrong in this case.
     pub detail: String,
     /// Stable machine-readable code, e.g. `insufficient_funds`.
     pub code: String,
+    /// For `validation_failed` and `invalid_amount`: each field refused.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
 }

@@ -21,27 +21,47 @@ use crate::ledger::AccountState;
 use crate::store::rows::{AccountRow, from_db_time, parse_column, to_db_time};
 use crate::store::{DbConnection, accounts, journal, ledgers};
 
+/// An account to open on a ledger.
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[schema(examples(json!({
+    "ledger_id": "0193a5b0-7e1a-7c3e-9a41-3f5e2b7c9d02",
+    "organisation_id": "0193a5b0-7e1a-7c3e-9a41-3f5e2b7c9d0b",
+    "kind": "community_fund",
+    "name": "Drum Tower community fund",
+    "no_overdraft": true,
+    "external_ref": "fund-001"
+})))]
 #[serde(deny_unknown_fields)]
 pub struct OpenAccountRequest {
+    /// The ledger the account belongs to.
     pub ledger_id: LedgerId,
     /// Whose account it is (default: the ledger's organisation). Decides who
     /// may see and move it; must lie inside the ledger's organisation.
     #[serde(default)]
     pub organisation_id: Option<OrganisationId>,
+    /// The role the account plays in the scheme.
     pub kind: AccountKind,
+    /// Display name, 1 to 200 characters.
     #[schema(value_type = String, min_length = 1, max_length = 200)]
     pub name: Line,
     /// Refuse debits beyond credits. Default: true for every kind but issuance
     /// and settlement.
     #[serde(default)]
     pub no_overdraft: Option<bool>,
+    /// The caller's own reference.
     #[serde(default)]
     #[schema(value_type = Option<String>)]
     pub external_ref: Option<Line>,
 }
 
+/// An account's balances as decimal strings in the ledger's scale (credits minus debits).
 #[derive(Clone, Debug, Serialize, ToSchema)]
+#[schema(examples(json!({
+    "posted": "12.50",
+    "pending_debits": "0.00",
+    "pending_credits": "0.00",
+    "available": "12.50"
+})))]
 pub struct Balances {
     /// Credits minus debits, posted only.
     #[schema(example = "12.50")]
@@ -54,19 +74,48 @@ pub struct Balances {
     pub available: String,
 }
 
+/// An account with its balances.
 #[derive(Clone, Debug, Serialize, ToSchema)]
+#[schema(examples(json!({
+    "id": "0193a5b0-7e1a-7c3e-9a41-3f5e2b7c9d04",
+    "ledger_id": "0193a5b0-7e1a-7c3e-9a41-3f5e2b7c9d02",
+    "organisation_id": "0193a5b0-7e1a-7c3e-9a41-3f5e2b7c9d0b",
+    "kind": "volunteer",
+    "name": "Li Wei",
+    "no_overdraft": true,
+    "status": "open",
+    "balances": {
+        "posted": "12.50",
+        "pending_debits": "0.00",
+        "pending_credits": "0.00",
+        "available": "12.50"
+    },
+    "version": 3,
+    "external_ref": null,
+    "created_at": "2026-03-14T09:30:00Z"
+})))]
 pub struct AccountView {
+    /// The account's id.
     pub id: AccountId,
+    /// The ledger it belongs to.
     pub ledger_id: LedgerId,
+    /// Whose account it is; decides who may see and move it.
     pub organisation_id: OrganisationId,
+    /// The role it plays in the scheme.
     pub kind: AccountKind,
+    /// Display name.
     pub name: String,
+    /// Debits may not exceed credits.
     pub no_overdraft: bool,
+    /// `open`, `frozen` or `closed`.
     pub status: AccountStatus,
+    /// Posted, pending and available balances.
     pub balances: Balances,
     /// Number of postings on the account so far.
     pub version: i64,
+    /// The caller's own reference.
     pub external_ref: Option<String>,
+    /// When it was opened.
     pub created_at: DateTime<Utc>,
 }
 
@@ -105,9 +154,18 @@ impl AccountView {
     }
 }
 
+/// An account's posted balance at a point in time.
 #[derive(Clone, Debug, Serialize, ToSchema)]
+#[schema(examples(json!({
+    "account_id": "0193a5b0-7e1a-7c3e-9a41-3f5e2b7c9d04",
+    "as_of": "2026-03-14T09:30:00Z",
+    "posted": "12.50",
+    "version": 3
+})))]
 pub struct BalanceView {
+    /// The account.
     pub account_id: AccountId,
+    /// The time the balance is for.
     pub as_of: DateTime<Utc>,
     /// Posted balance at `as_of`.
     pub posted: String,
@@ -115,19 +173,43 @@ pub struct BalanceView {
     pub version: i64,
 }
 
+/// One posting on an account, as a statement line.
 #[derive(Clone, Debug, Serialize, ToSchema)]
+#[schema(examples(json!({
+    "transfer_id": "0193a5b0-7e1a-7c3e-9a41-3f5e2b7c9d06",
+    "sequence": 42,
+    "kind": "hours_credit",
+    "direction": "credit",
+    "amount": "12.50",
+    "pending": false,
+    "balance_after": "12.50",
+    "account_version": 1,
+    "recorded_at": "2026-03-14T09:30:00Z",
+    "event_time": "2026-03-14T09:30:00Z",
+    "description": "Park clean-up, 2.5 hours"
+})))]
 pub struct AccountPostingView {
+    /// The transfer the posting belongs to.
     pub transfer_id: TransferId,
+    /// The transfer's position in the ledger's journal.
     pub sequence: i64,
+    /// The transfer's business act.
     pub kind: TransferKind,
+    /// `debit` or `credit`.
     pub direction: Direction,
+    /// Decimal string in the ledger's scale.
     pub amount: String,
+    /// Part of a hold (moves pending totals only).
     pub pending: bool,
     /// Posted balance after this posting.
     pub balance_after: String,
+    /// The account's posting count after this one.
     pub account_version: i64,
+    /// When the transfer was recorded.
     pub recorded_at: DateTime<Utc>,
+    /// When the service happened or the sale was made.
     pub event_time: DateTime<Utc>,
+    /// The transfer's free text.
     pub description: Option<String>,
 }
 

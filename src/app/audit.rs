@@ -54,18 +54,42 @@ pub fn snapshot<T: Serialize>(value: &T) -> Result<serde_json::Value, AppError> 
     serde_json::to_value(value).map_err(AppError::internal)
 }
 
+/// One change outside the ledger: who, what, when, before and after.
 #[derive(Clone, Debug, Serialize, ToSchema)]
+#[schema(examples(json!({
+    "id": "0193a5b0-7e1a-7c3e-9a41-3f5e2b7c9d0a",
+    "at": "2026-03-14T09:30:00Z",
+    "actor_id": "0193a5b0-7e1a-7c3e-9a41-3f5e2b7c9d07",
+    "action": "update",
+    "entity_type": "volunteer",
+    "entity_id": "0193a5b0-7e1a-7c3e-9a41-3f5e2b7c9d08",
+    "organisation_id": "0193a5b0-7e1a-7c3e-9a41-3f5e2b7c9d0b",
+    "before": {
+        "leaderboard_consent": true
+    },
+    "after": {
+        "leaderboard_consent": false
+    }
+})))]
 pub struct AuditEntryView {
+    /// The entry's id.
     pub id: AuditEntryId,
+    /// When the change was made.
     pub at: DateTime<Utc>,
     /// Who made the change; null for the service itself.
     pub actor_id: Option<UserId>,
+    /// What was done, e.g. `create`, `update`, `grant_role`.
     pub action: String,
+    /// What kind of thing changed, e.g. `user`, `volunteer`.
     pub entity_type: String,
+    /// The id of what changed.
     pub entity_id: String,
+    /// The organisation it belongs to.
     pub organisation_id: Option<OrganisationId>,
+    /// The thing before the change; null when created.
     #[schema(value_type = Option<Object>)]
     pub before: Option<serde_json::Value>,
+    /// The thing after the change.
     #[schema(value_type = Option<Object>)]
     pub after: Option<serde_json::Value>,
 }

@@ -20,12 +20,20 @@ use crate::ledger::LedgerHead;
 use crate::store::rows::{LedgerRow, from_db_time, parse_column, to_db_time};
 use crate::store::{DbConnection, ledgers, organisations};
 
+/// A points scheme to create; its issuance account is opened with it.
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[schema(examples(json!({
+    "code": "points",
+    "name": "City volunteer points",
+    "asset_scale": 2,
+    "organisation_id": "0193a5b0-7e1a-7c3e-9a41-3f5e2b7c9d01"
+})))]
 #[serde(deny_unknown_fields)]
 pub struct CreateLedgerRequest {
     /// Short unique code, e.g. `points`.
     #[schema(pattern = "^[a-z0-9_-]{1,32}$")]
     pub code: String,
+    /// Display name, 1 to 200 characters.
     #[schema(value_type = String, min_length = 1, max_length = 200)]
     pub name: Line,
     /// Decimal places of amounts (0 to 8, default 2).
@@ -36,12 +44,29 @@ pub struct CreateLedgerRequest {
     pub organisation_id: Option<OrganisationId>,
 }
 
+/// A points scheme and the head of its journal.
 #[derive(Clone, Debug, Serialize, ToSchema)]
+#[schema(examples(json!({
+    "id": "0193a5b0-7e1a-7c3e-9a41-3f5e2b7c9d02",
+    "code": "points",
+    "name": "City volunteer points",
+    "asset_scale": 2,
+    "organisation_id": "0193a5b0-7e1a-7c3e-9a41-3f5e2b7c9d01",
+    "issuance_account_id": "0193a5b0-7e1a-7c3e-9a41-3f5e2b7c9d03",
+    "last_sequence": 42,
+    "last_hash": "9f2c4e1a00000000000000000000000000000000000000000000000000000000",
+    "created_at": "2026-03-14T09:30:00Z"
+})))]
 pub struct LedgerView {
+    /// The ledger's id.
     pub id: LedgerId,
+    /// Short unique code, e.g. `points`.
     pub code: String,
+    /// Display name.
     pub name: String,
+    /// Decimal places of its amounts.
     pub asset_scale: u32,
+    /// The owning organisation.
     pub organisation_id: OrganisationId,
     /// Where points come from; its balance is minus the points in circulation.
     pub issuance_account_id: Option<AccountId>,
@@ -49,6 +74,7 @@ pub struct LedgerView {
     pub last_sequence: i64,
     /// Hash of the latest transfer (the head of the chain).
     pub last_hash: String,
+    /// When it was created.
     pub created_at: DateTime<Utc>,
 }
 

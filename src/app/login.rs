@@ -17,23 +17,44 @@ use crate::store::rows::{from_db_time, parse_column, to_db_time};
 use crate::store::sessions::{self, RefreshTokenRow, SessionRow};
 use crate::store::{DbConnection, users, write_transaction};
 
+/// A password login.
 #[derive(Clone, Deserialize, ToSchema)]
+#[schema(examples(json!({
+    "username": "admin",
+    "password": "choose-a-long-password"
+})))]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
+    /// The username, as registered (case and width are normalised).
     #[schema(value_type = String)]
     pub username: Line,
+    /// The password.
     #[schema(value_type = String, max_length = 1024)]
     pub password: Password,
 }
 
+/// Exchanges a refresh token for a new access and refresh token pair.
 #[derive(Clone, Deserialize, ToSchema)]
+#[schema(examples(json!({
+    "refresh_token": "rt_0193a5b07e1a7c3e9a413f5e2b7c9d0c.Zq3kV9mB2xP7tL4wY8nR1sD6"
+})))]
 #[serde(deny_unknown_fields)]
 pub struct RefreshRequest {
+    /// The refresh token from the last login or refresh.
     pub refresh_token: String,
 }
 
+/// A new access token and refresh token.
 #[derive(Clone, Debug, Serialize, ToSchema)]
+#[schema(examples(json!({
+    "access_token": "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIwMTkzYTViMCJ9.c2lnbmF0dXJl",
+    "token_type": "Bearer",
+    "expires_in": 900,
+    "refresh_token": "rt_0193a5b07e1a7c3e9a413f5e2b7c9d0c.Zq3kV9mB2xP7tL4wY8nR1sD6",
+    "refresh_expires_in": 2592000
+})))]
 pub struct TokenResponse {
+    /// Bearer JWT for the `Authorization` header.
     pub access_token: String,
     /// Always `Bearer`.
     pub token_type: String,

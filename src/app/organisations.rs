@@ -21,11 +21,19 @@ use crate::store::{DbConnection, write_transaction};
 /// Every role sees the organisations of its own subtree.
 pub const ANY_ROLE: &[Role] = Role::ALL;
 
+/// A node to add to the organisation tree.
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[schema(examples(json!({
+    "name": "Drum Tower Community",
+    "kind": "community",
+    "parent_id": "0193a5b0-7e1a-7c3e-9a41-3f5e2b7c9d01"
+})))]
 #[serde(deny_unknown_fields)]
 pub struct CreateOrganisationRequest {
+    /// Display name, 1 to 200 characters.
     #[schema(value_type = String, min_length = 1, max_length = 200)]
     pub name: Line,
+    /// What the node is (city, district, community, partner, ...).
     pub kind: OrganisationKind,
     /// The node to create it under (the root is made by `timebank bootstrap`).
     pub parent_id: OrganisationId,
@@ -33,8 +41,12 @@ pub struct CreateOrganisationRequest {
 
 /// A rename, a move, or both.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema)]
+#[schema(examples(json!({
+    "name": "Drum Tower Street Community"
+})))]
 #[serde(deny_unknown_fields)]
 pub struct UpdateOrganisationRequest {
+    /// New display name, 1 to 200 characters.
     #[serde(default)]
     #[schema(value_type = Option<String>)]
     pub name: Option<Line>,
@@ -43,15 +55,34 @@ pub struct UpdateOrganisationRequest {
     pub parent_id: Option<OrganisationId>,
 }
 
+/// A node of the organisation tree.
 #[derive(Clone, Debug, Serialize, ToSchema)]
+#[schema(examples(json!({
+    "id": "0193a5b0-7e1a-7c3e-9a41-3f5e2b7c9d0b",
+    "parent_id": "0193a5b0-7e1a-7c3e-9a41-3f5e2b7c9d01",
+    "name": "Drum Tower Community",
+    "kind": "community",
+    "path": [
+        "0193a5b0-7e1a-7c3e-9a41-3f5e2b7c9d01",
+        "0193a5b0-7e1a-7c3e-9a41-3f5e2b7c9d0b"
+    ],
+    "created_at": "2026-03-14T09:30:00Z",
+    "updated_at": "2026-03-14T09:30:00Z"
+})))]
 pub struct OrganisationView {
+    /// The node's id.
     pub id: OrganisationId,
+    /// The node above it; null for the root.
     pub parent_id: Option<OrganisationId>,
+    /// Display name.
     pub name: String,
+    /// What the node is.
     pub kind: OrganisationKind,
     /// Ids from the root down to this node.
     pub path: Vec<OrganisationId>,
+    /// When it was created.
     pub created_at: DateTime<Utc>,
+    /// When it last changed.
     pub updated_at: DateTime<Utc>,
 }
 

@@ -11,7 +11,9 @@ pub const MAX_LIMIT: u32 = 200;
 /// One page of a list; pass `next_cursor` back as `?cursor=` for the next one.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Page<T> {
+    /// This page's items.
     pub items: Vec<T>,
+    /// Pass as `?cursor=` for the next page; null on the last page.
     pub next_cursor: Option<String>,
 }
 

@@ -26,11 +26,20 @@ pub const MAX_HOLD_SECONDS: u64 = 30 * 24 * 3600;
 const MAX_TEXT: usize = 1024;
 const MAX_METADATA_BYTES: usize = 16 * 1024;
 
+/// One leg of a transfer: an amount debited from or credited to one account.
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[schema(examples(json!({
+    "account_id": "0193a5b0-7e1a-7c3e-9a41-3f5e2b7c9d04",
+    "direction": "credit",
+    "amount": "12.50"
+})))]
 #[serde(deny_unknown_fields)]
 pub struct PostingRequest {
+    /// The account the leg lands on.
     pub account_id: AccountId,
+    /// `debit` lowers the account's balance, `credit` raises it.
     pub direction: Direction,
+    /// Positive decimal string in the ledger's scale.
     pub amount: Amount,
 }
 
@@ -41,16 +50,22 @@ pub struct PostingRequest {
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateTransferRequest {
+    /// The business act the transfer records (not `reversal`: see `/reverse`).
     pub kind: TransferKind,
     /// When given, every posting must be on this ledger.
     #[serde(default)]
     pub ledger_id: Option<LedgerId>,
+    /// The legs: two or more, debits equal to credits. Not with the shorthand.
     #[serde(default)]
+    #[schema(min_items = 2)]
     pub postings: Option<Vec<PostingRequest>>,
+    /// Shorthand: the account debited. Give with `credit_account_id` and `amount`, without `postings`.
     #[serde(default)]
     pub debit_account_id: Option<AccountId>,
+    /// Shorthand: the account credited.
     #[serde(default)]
     pub credit_account_id: Option<AccountId>,
+    /// Shorthand: the amount moved, a decimal string in the ledger's scale.
     #[serde(default)]
     pub amount: Option<Amount>,
     /// Hold the amounts (two-phase) until posted or voided.
@@ -59,9 +74,11 @@ pub struct CreateTransferRequest {
     /// Seconds before an unsettled hold is released by itself (default 900).
     #[serde(default)]
     pub timeout_seconds: Option<u64>,
+    /// The caller's own reference (receipt number, event id), at most 1024 bytes.
     #[serde(default)]
     #[schema(value_type = Option<String>)]
     pub external_ref: Option<Line>,
+    /// Free text shown on statements, at most 1024 bytes.
     #[serde(default)]
     #[schema(value_type = Option<String>)]
     pub description: Option<Note>,
@@ -80,11 +97,17 @@ pub struct CreateTransferRequest {
 
 /// Optional note for a post, void or reversal.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema)]
+#[schema(examples(json!({
+    "description": "Collected at the counter",
+    "external_ref": "receipt-2026-0314-17"
+})))]
 #[serde(deny_unknown_fields)]
 pub struct SettleRequest {
+    /// Free text shown on statements, at most 1024 bytes.
     #[serde(default)]
     #[schema(value_type = Option<String>)]
     pub description: Option<Note>,
+    /// The caller's own reference, at most 1024 bytes.
     #[serde(default)]
     #[schema(value_type = Option<String>)]
     pub external_ref: Option<Line>,

@@ -25,17 +25,36 @@ use crate::store::{DbConnection, sessions, write_transaction};
 /// Who may read people: administrators and auditors of their subtree.
 const PEOPLE_READERS: &[Role] = &[Role::Admin, Role::Auditor];
 
+/// A role granted at an organisation (and its subtree).
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[schema(examples(json!({
+    "role": "coordinator",
+    "organisation_id": "0193a5b0-7e1a-7c3e-9a41-3f5e2b7c9d0b"
+})))]
 #[serde(deny_unknown_fields)]
 pub struct RoleRequest {
+    /// What the person may do there.
     pub role: Role,
     /// The subtree the role applies to; for `partner_staff`, the partner.
     pub organisation_id: OrganisationId,
 }
 
+/// A person who logs in: staff, coordinators, auditors, administrators.
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[schema(examples(json!({
+    "username": "zhang.min",
+    "password": "another-long-password",
+    "display_name": "Zhang Min",
+    "roles": [
+        {
+            "role": "coordinator",
+            "organisation_id": "0193a5b0-7e1a-7c3e-9a41-3f5e2b7c9d0b"
+        }
+    ]
+})))]
 #[serde(deny_unknown_fields)]
 pub struct CreateUserRequest {
+    /// Unique login name.
     #[schema(value_type = String)]
     pub username: Line,
     /// At least 12 characters. May be left out for someone who signs in only
@@ -43,6 +62,7 @@ pub struct CreateUserRequest {
     #[serde(default)]
     #[schema(value_type = Option<String>, max_length = 1024)]
     pub password: Option<Password>,
+    /// Name shown to others (default: the username).
     #[serde(default)]
     #[schema(value_type = Option<String>)]
     pub display_name: Option<Line>,
@@ -54,9 +74,14 @@ pub struct CreateUserRequest {
     pub roles: Vec<RoleRequest>,
 }
 
+/// Changes to a user; fields left out stay as they are.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema)]
+#[schema(examples(json!({
+    "display_name": "Zhang Min (Drum Tower)"
+})))]
 #[serde(deny_unknown_fields)]
 pub struct UpdateUserRequest {
+    /// New name shown to others.
     #[serde(default)]
     #[schema(value_type = Option<String>)]
     pub display_name: Option<Line>,
@@ -67,6 +92,7 @@ pub struct UpdateUserRequest {
     #[serde(default)]
     #[schema(value_type = Option<String>, max_length = 1024)]
     pub password: Option<Password>,
+    /// The identity provider's `sub` for this person.
     #[serde(default)]
     #[schema(value_type = Option<String>)]
     pub external_subject: Option<Line>,
@@ -75,8 +101,12 @@ pub struct UpdateUserRequest {
 /// What a person may change about themselves. Roles, organisations and status
 /// are not among them; sending them is refused.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema)]
+#[schema(examples(json!({
+    "display_name": "Zhang Min"
+})))]
 #[serde(deny_unknown_fields)]
 pub struct UpdateSelfRequest {
+    /// New name shown to others.
     #[serde(default)]
     #[schema(value_type = Option<String>)]
     pub display_name: Option<Line>,
@@ -85,31 +115,72 @@ pub struct UpdateSelfRequest {
     pub leaderboard_consent: Option<bool>,
 }
 
+/// Changes your own password; your other sessions end.
 #[derive(Clone, Deserialize, ToSchema)]
+#[schema(examples(json!({
+    "current_password": "another-long-password",
+    "new_password": "a-newer-long-password"
+})))]
 #[serde(deny_unknown_fields)]
 pub struct ChangePasswordRequest {
+    /// The password now.
     #[schema(value_type = String, max_length = 1024)]
     pub current_password: Password,
+    /// The new password, at least 12 characters.
     #[schema(value_type = String, max_length = 1024)]
     pub new_password: Password,
 }
 
+/// A role held at an organisation.
 #[derive(Clone, Debug, Serialize, ToSchema)]
+#[schema(examples(json!({
+    "id": "0193a5b0-7e1a-7c3e-9a41-3f5e2b7c9d09",
+    "role": "coordinator",
+    "organisation_id": "0193a5b0-7e1a-7c3e-9a41-3f5e2b7c9d0b"
+})))]
 pub struct GrantView {
+    /// The grant's id (revoke it with `DELETE /v1/users/{id}/roles/{grant_id}`).
     pub id: GrantId,
+    /// What the person may do.
     pub role: Role,
+    /// Where (with its subtree).
     pub organisation_id: OrganisationId,
 }
 
+/// A person who logs in, with the roles held now.
 #[derive(Clone, Debug, Serialize, ToSchema)]
+#[schema(examples(json!({
+    "id": "0193a5b0-7e1a-7c3e-9a41-3f5e2b7c9d07",
+    "username": "zhang.min",
+    "display_name": "Zhang Min",
+    "status": "active",
+    "external_subject": null,
+    "roles": [
+        {
+            "id": "0193a5b0-7e1a-7c3e-9a41-3f5e2b7c9d09",
+            "role": "coordinator",
+            "organisation_id": "0193a5b0-7e1a-7c3e-9a41-3f5e2b7c9d0b"
+        }
+    ],
+    "created_at": "2026-03-14T09:30:00Z",
+    "updated_at": "2026-03-14T09:30:00Z"
+})))]
 pub struct UserView {
+    /// The user's id.
     pub id: UserId,
+    /// Login name.
     pub username: String,
+    /// Name shown to others.
     pub display_name: String,
+    /// `active` or `disabled`.
     pub status: UserStatus,
+    /// The identity provider's `sub`, when linked.
     pub external_subject: Option<String>,
+    /// The roles held now.
     pub roles: Vec<GrantView>,
+    /// When the user was created.
     pub created_at: DateTime<Utc>,
+    /// When the user last changed.
     pub updated_at: DateTime<Utc>,
 }
 

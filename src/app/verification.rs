@@ -14,15 +14,31 @@ use crate::store::{DbConnection, accounts, journal, ledgers};
 
 const PAGE: i64 = 2_000;
 
+/// The result of re-hashing a ledger's chain and re-summing its accounts.
 #[derive(Clone, Debug, Serialize, ToSchema)]
+#[schema(examples(json!({
+    "ledger_id": "0193a5b0-7e1a-7c3e-9a41-3f5e2b7c9d02",
+    "ok": true,
+    "transfers_checked": 42,
+    "accounts_checked": 7,
+    "last_sequence": 42,
+    "head_hash": "9f2c4e1a00000000000000000000000000000000000000000000000000000000",
+    "problems": []
+})))]
 pub struct VerifyReport {
+    /// The ledger checked.
     pub ledger_id: LedgerId,
     /// True when nothing is wrong.
     pub ok: bool,
+    /// Transfers re-hashed.
     pub transfers_checked: u64,
+    /// Accounts whose totals were re-summed.
     pub accounts_checked: u64,
+    /// Sequence of the last transfer checked.
     pub last_sequence: i64,
+    /// Hash of the last transfer checked.
     pub head_hash: String,
+    /// Everything found wrong; empty when `ok`.
     pub problems: Vec<Finding>,
 }
 

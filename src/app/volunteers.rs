@@ -31,20 +31,42 @@ const MANAGERS: &[Role] = &[Role::Admin, Role::Coordinator];
 /// Who reads them.
 const READERS: &[Role] = &[Role::Admin, Role::Coordinator, Role::Auditor];
 
+/// A login made with the volunteer, to see their own wallet.
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[schema(examples(json!({
+    "username": "li.wei",
+    "password": "li-wei-long-password"
+})))]
 #[serde(deny_unknown_fields)]
 pub struct VolunteerLogin {
+    /// Unique login name.
     #[schema(value_type = String)]
     pub username: Line,
+    /// At least 12 characters.
     #[schema(value_type = String, max_length = 1024)]
     pub password: Password,
 }
 
+/// A volunteer to register; their wallet is opened with them.
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[schema(examples(json!({
+    "name": "Li Wei",
+    "phone": "+86 138 0013 8000",
+    "organisation_id": "0193a5b0-7e1a-7c3e-9a41-3f5e2b7c9d0b",
+    "card_number": "GL0001",
+    "pin": "2468",
+    "leaderboard_consent": true,
+    "login": {
+        "username": "li.wei",
+        "password": "li-wei-long-password"
+    }
+})))]
 #[serde(deny_unknown_fields)]
 pub struct CreateVolunteerRequest {
+    /// Full name, 1 to 200 characters.
     #[schema(value_type = String, min_length = 1, max_length = 200)]
     pub name: Line,
+    /// Mobile number in any common spelling; kept only as a keyed hash and its last four digits.
     pub phone: String,
     /// Home organisation (a community or grid, usually).
     pub organisation_id: OrganisationId,
@@ -56,6 +78,7 @@ pub struct CreateVolunteerRequest {
     #[serde(default)]
     #[schema(pattern = "^[0-9]{4,8}$")]
     pub pin: Option<String>,
+    /// Appear on public leaderboards.
     #[serde(default)]
     pub leaderboard_consent: bool,
     /// The scheme's ledger for the wallet (default: the nearest ledger above
@@ -67,43 +90,80 @@ pub struct CreateVolunteerRequest {
     pub login: Option<VolunteerLogin>,
 }
 
+/// Changes to a volunteer; fields left out stay as they are.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema)]
+#[schema(examples(json!({
+    "phone": "+86 139 0013 9000",
+    "leaderboard_consent": false
+})))]
 #[serde(deny_unknown_fields)]
 pub struct UpdateVolunteerRequest {
+    /// New full name.
     #[serde(default)]
     #[schema(value_type = Option<String>)]
     pub name: Option<Line>,
+    /// New mobile number.
     #[serde(default)]
     pub phone: Option<String>,
     /// Move the volunteer (and their wallet) to another home organisation.
     #[serde(default)]
     pub organisation_id: Option<OrganisationId>,
+    /// New card number: 4 to 32 letters or digits.
     #[serde(default)]
     #[schema(pattern = "^[A-Za-z0-9]{4,32}$")]
     pub card_number: Option<String>,
+    /// New PIN: 4 to 8 digits.
     #[serde(default)]
     #[schema(pattern = "^[0-9]{4,8}$")]
     pub pin: Option<String>,
+    /// Appear on public leaderboards.
     #[serde(default)]
     pub leaderboard_consent: Option<bool>,
+    /// `active`, `suspended` or `left`.
     #[serde(default)]
     pub status: Option<VolunteerStatus>,
 }
 
+/// A registered volunteer and their wallet.
 #[derive(Clone, Debug, Serialize, ToSchema)]
+#[schema(examples(json!({
+    "id": "0193a5b0-7e1a-7c3e-9a41-3f5e2b7c9d08",
+    "name": "Li Wei",
+    "phone_last4": "8000",
+    "organisation_id": "0193a5b0-7e1a-7c3e-9a41-3f5e2b7c9d0b",
+    "card_number": "GL0001",
+    "has_pin": true,
+    "leaderboard_consent": true,
+    "status": "active",
+    "account_id": "0193a5b0-7e1a-7c3e-9a41-3f5e2b7c9d04",
+    "user_id": null,
+    "created_at": "2026-03-14T09:30:00Z",
+    "updated_at": "2026-03-14T09:30:00Z"
+})))]
 pub struct VolunteerView {
+    /// The volunteer's id.
     pub id: VolunteerId,
+    /// Full name.
     pub name: String,
     /// The last four digits only; the number itself is not kept in clear.
     pub phone_last4: String,
+    /// Home organisation.
     pub organisation_id: OrganisationId,
+    /// Card number, when given.
     pub card_number: Option<String>,
+    /// A PIN is set (the PIN itself is never shown).
     pub has_pin: bool,
+    /// Appears on public leaderboards.
     pub leaderboard_consent: bool,
+    /// `active`, `suspended` or `left`.
     pub status: VolunteerStatus,
+    /// The volunteer's wallet.
     pub account_id: AccountId,
+    /// The volunteer's login, when they have one.
     pub user_id: Option<UserId>,
+    /// When they were registered.
     pub created_at: DateTime<Utc>,
+    /// When they last changed.
     pub updated_at: DateTime<Utc>,
 }
 

@@ -9,7 +9,7 @@ use crate::error::{AppError, Problem};
 /// The process is up.
 #[utoipa::path(
     get, path = "/healthz", tag = "operations",
-    responses((status = 200, description = "Up")),
+    responses((status = 200, description = "Up", content_type = "application/json", example = json!({"status": "ok"}))),
     security(())
 )]
 #[get("/healthz")]
@@ -21,7 +21,7 @@ pub async fn healthz() -> HttpResponse {
 #[utoipa::path(
     get, path = "/readyz", tag = "operations",
     responses(
-        (status = 200, description = "Ready"),
+        (status = 200, description = "Ready", content_type = "application/json", example = json!({"status": "ready"})),
         (status = 503, description = "Not ready", body = Problem, content_type = "application/problem+json"),
     ),
     security(())

@@ -1,13 +1,19 @@
 //! The OpenAPI document, generated from the real handlers.
 
+use serde_json::{Value, json};
+use utoipa::openapi::example::ExampleBuilder;
 use utoipa::openapi::path::{Operation, Parameter, ParameterIn};
 use utoipa::openapi::response::{Response, Responses};
+use utoipa::openapi::schema::{Object, OneOf, SchemaType, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{Content, Ref, RefOr, Schema};
 use utoipa::{Modify, OpenApi};
 
 use crate::app::idempotency::MAX_KEY_LEN;
 use crate::app::page::{DEFAULT_LIMIT, MAX_LIMIT};
+use crate::error::{AppError, ErrorCode};
+
+use super::problem::PROBLEM_JSON;
 
 use super::{
     accounts, audit_log, auth, health, ledgers, organisations, transfers, users, volunteers,
@@ -17,7 +23,7 @@ use super::{
 #[openapi(
     info(
         title = "timebank",
-        description = "Double-entry ledger for volunteer time banks: hours earn points, points buy goods and services at partner sites. Amounts are decimal strings in the ledger's scale; refusals are RFC 9457 problem+json with a stable `code`.",
+        description = "Double-entry ledger for volunteer time banks: hours earn points, points buy goods and services at partner sites. Amounts are decimal strings in the ledger's scale (`\"12.50\"`), ids are UUIDs, times RFC 3339; refusals are RFC 9457 problem+json with a stable `code`.\n\nTo try it out: `POST /v1/auth/token` with a username and password, copy `access_token` into **Authorize**, then call the rest. Writes that move points (`POST /v1/transfers` and the settlements) need an `Idempotency-Key` header: any new value per request, the same on a retry.",
         license(name = "MIT"),
     ),
     paths(
@@ -36,7 +42,7 @@ use super::{
         transfers::post_pending, transfers::void_pending, transfers::reverse,
         health::healthz, health::readyz,
     ),
-    modifiers(&BearerAuth, &CommonAnswers),
+    modifiers(&BearerAuth, &CommonAnswers, &TransferForms, &ProblemExamples),
     tags(
         (name = "auth", description = "Log in, refresh, log out"),
         (name = "organisations", description = "The organisation tree every role is scoped to"),
@@ -117,7 +123,7 @@ fn declare_refusals(operation: &mut Operation) {
         (
             has_body || !parameters.is_empty(),
             "400",
-            "The request is not valid (`validation_failed`, `invalid_amount`)",
+            "The request is not valid (`validation_failed`, `invalid_amount`, `idempotency_key_missing`)",
         ),
         (
             secured,
@@ -213,4 +219,238 @@ pub fn document() -> utoipa::openapi::OpenApi {
 
 pub fn pretty_json() -> String {
     document().to_pretty_json().unwrap_or_default() + "\n"
+}
+
+/// `CreateTransferRequest` parses one flat object; the document states its two
+/// forms as `oneOf`, so clients (and Swagger UI's proposed body) never mix
+/// them. Both forms are cut from the derived schema, so each field's rules and
+/// description stay on the struct.
+struct TransferForms;
+
+const TRANSFER_SCHEMA: &str = "CreateTransferRequest";
+const POSTINGS_FORM: &[&str] = &["postings"];
+const SHORTHAND_FORM: &[&str] = &["debit_account_id", "credit_account_id", "amount"];
+
+fn transfer_examples() -> [(&'static str, &'static str, Value); 2] {
+    [
+        (
+            "postings",
+            "Hours credited: the issuance account pays a volunteer's wallet",
+            json!({
+                "kind": "hours_credit",
+                "postings": [
+                    {"account_id": "0193a5b0-7e1a-7c3e-9a41-3f5e2b7c9d03", "direction": "debit", "amount": "12.50"},
+                    {"account_id": "0193a5b0-7e1a-7c3e-9a41-3f5e2b7c9d04", "direction": "credit", "amount": "12.50"}
+                ],
+                "description": "Park clean-up, 2.5 hours",
+                "external_ref": "event-2026-03-14-park-cleanup"
+            }),
+        ),
+        (
+            "shorthand",
+            "A redemption at a partner shop, as the two-leg shorthand",
+            json!({
+                "kind": "redemption",
+                "debit_account_id": "0193a5b0-7e1a-7c3e-9a41-3f5e2b7c9d04",
+                "credit_account_id": "0193a5b0-7e1a-7c3e-9a41-3f5e2b7c9d05",
+                "amount": "8.00",
+                "external_ref": "receipt-2026-0314-17"
+            }),
+        ),
+    ]
+}
+
+impl Modify for TransferForms {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let examples = transfer_examples();
+        if let Some(components) = openapi.components.as_mut()
+            && let Some(RefOr::T(Schema::Object(flat))) = components.schemas.get(TRANSFER_SCHEMA)
+        {
+            let [(_, _, postings), (_, _, shorthand)] = examples.clone();
+            let forms = OneOf {
+                items: vec![
+                    RefOr::T(Schema::Object(transfer_form(
+                        flat,
+                        "Postings",
+                        "The legs as `postings`: two or more, debits equal to credits.",
+                        POSTINGS_FORM,
+                        SHORTHAND_FORM,
+                        postings.clone(),
+                    ))),
+                    RefOr::T(Schema::Object(transfer_form(
+                        flat,
+                        "Shorthand",
+                        "Two legs: `amount` moves from `debit_account_id` to `credit_account_id`.",
+                        SHORTHAND_FORM,
+                        POSTINGS_FORM,
+                        shorthand.clone(),
+                    ))),
+                ],
+                description: flat.description.clone(),
+                examples: vec![postings, shorthand],
+                ..OneOf::new()
+            };
+            components
+                .schemas
+                .insert(TRANSFER_SCHEMA.to_string(), RefOr::T(Schema::OneOf(forms)));
+        }
+        // Named examples give Swagger UI a choice of the two forms.
+        let body = openapi
+            .paths
+            .paths
+            .get_mut("/v1/transfers")
+            .and_then(|item| item.post.as_mut())
+            .and_then(|op| op.request_body.as_mut())
+            .and_then(|body| match body {
+                RefOr::T(body) => body.content.get_mut("application/json"),
+                RefOr::Ref(_) => None,
+            });
+        if let Some(RefOr::T(content)) = body {
+            for (name, summary, value) in examples {
+                content.examples.insert(
+                    name.to_string(),
+                    RefOr::T(ExampleBuilder::new().summary(summary).value(Some(value)).build()),
+                );
+            }
+        }
+    }
+}
+
+/// One form: the flat schema without the other form's fields, with its own
+/// fields required and not nullable.
+fn transfer_form(
+    flat: &Object,
+    title: &str,
+    description: &str,
+    own: &[&str],
+    other: &[&str],
+    example: Value,
+) -> Object {
+    let mut form = flat.clone();
+    form.title = Some(title.to_string());
+    form.description = Some(description.to_string());
+    form.examples = vec![example];
+    for field in other {
+        form.properties.remove(*field);
+    }
+    for field in own {
+        if let Some(schema) = form.properties.get_mut(*field) {
+            not_null(schema);
+        }
+        form.required.push((*field).to_string());
+    }
+    form
+}
+
+/// `Option<T>` is derived as "T or null"; a required field of a form is T.
+fn not_null(schema: &mut RefOr<Schema>) {
+    let without_null = |types: &mut SchemaType| {
+        if let SchemaType::Array(list) = types {
+            list.retain(|t| *t != Type::Null);
+            if let [only] = list.as_slice() {
+                *types = SchemaType::Type(only.clone());
+            }
+        }
+    };
+    match schema {
+        RefOr::T(Schema::OneOf(one_of)) => {
+            let mut kept: Vec<RefOr<Schema>> = one_of
+                .items
+                .drain(..)
+                .filter(|item| {
+                    !matches!(item, RefOr::T(Schema::Object(o))
+                        if o.schema_type == SchemaType::Type(Type::Null))
+                })
+                .collect();
+            if kept.len() == 1
+                && let Some(only) = kept.pop()
+            {
+                *schema = only;
+            } else {
+                one_of.items = kept;
+            }
+        }
+        RefOr::T(Schema::Array(array)) => without_null(&mut array.schema_type),
+        RefOr::T(Schema::Object(object)) => without_null(&mut object.schema_type),
+        _ => {}
+    }
+}
+
+/// Every problem response shows what it looks like, once for each code its
+/// description names (each description names real codes in backticks; a
+/// response that names none shows the first code of its status).
+struct ProblemExamples;
+
+impl Modify for ProblemExamples {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.patch,
+                &mut item.delete,
+            ];
+            for operation in operations.into_iter().flatten() {
+                for (status, response) in operation.responses.responses.iter_mut() {
+                    let RefOr::T(response) = response else {
+                        continue;
+                    };
+                    let Some(RefOr::T(content)) = response.content.get_mut(PROBLEM_JSON) else {
+                        continue;
+                    };
+                    if content.example.is_some() || !content.examples.is_empty() {
+                        continue;
+                    }
+                    for code in codes_named(status, &response.description) {
+                        let problem = example_refusal(code).problem();
+                        content.examples.insert(
+                            code.as_str().to_string(),
+                            RefOr::T(
+                                ExampleBuilder::new()
+                                    .summary(code.title())
+                                    .value(serde_json::to_value(problem).ok())
+                                    .build(),
+                            ),
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The codes of `status` that `description` names, in the order it names them.
+fn codes_named(status: &str, description: &str) -> Vec<ErrorCode> {
+    let of_status: Vec<ErrorCode> = ErrorCode::ALL
+        .iter()
+        .copied()
+        .filter(|code| code.status().to_string() == status)
+        .collect();
+    let named: Vec<ErrorCode> = description
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .filter_map(|word| of_status.iter().copied().find(|c| c.as_str() == word))
+        .collect();
+    if named.is_empty() {
+        of_status.into_iter().take(1).collect()
+    } else {
+        named
+    }
+}
+
+fn example_refusal(code: ErrorCode) -> AppError {
+    match code {
+        ErrorCode::ValidationFailed => AppError::invalid_field("name", "must not be empty"),
+        ErrorCode::InvalidAmount => {
+            let mut refusal = AppError::new(code, "more decimal places than the ledger's scale (2)");
+            refusal.errors.push(crate::error::FieldError {
+                field: "postings[0].amount".to_string(),
+                message: "more decimal places than the ledger's scale (2)".to_string(),
+            });
+            refusal
+        }
+        _ => AppError::new(code, code.title()),
+    }
 }

@@ -151,8 +151,29 @@ pub async fn revoke_role(
 
 /// The caller, their roles and, for a volunteer, their registration and wallet.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(examples(json!({
+    "user": {
+        "id": "0193a5b0-7e1a-7c3e-9a41-3f5e2b7c9d07",
+        "username": "zhang.min",
+        "display_name": "Zhang Min",
+        "status": "active",
+        "external_subject": null,
+        "roles": [
+            {
+                "id": "0193a5b0-7e1a-7c3e-9a41-3f5e2b7c9d09",
+                "role": "coordinator",
+                "organisation_id": "0193a5b0-7e1a-7c3e-9a41-3f5e2b7c9d0b"
+            }
+        ],
+        "created_at": "2026-03-14T09:30:00Z",
+        "updated_at": "2026-03-14T09:30:00Z"
+    },
+    "volunteer": null
+})))]
 pub struct MeView {
+    /// You, with the roles you hold now.
     pub user: UserView,
+    /// Your volunteer registration and wallet, if you are a volunteer.
     pub volunteer: Option<VolunteerView>,
 }
 

@@ -13,15 +13,27 @@ use super::records::JournalEntry;
 use super::state::{AccountState, LedgerHead};
 use crate::domain::{AccountId, Direction, Phase, TransferId};
 
+/// One problem found by verification.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
+#[schema(examples(json!({
+    "problem": "totals_mismatch",
+    "sequence": null,
+    "transfer_id": null,
+    "account_id": "0193a5b0-7e1a-7c3e-9a41-3f5e2b7c9d04",
+    "detail": "cached posted credits 1250 differ from the postings' sum 1200"
+})))]
 pub struct Finding {
     /// What kind of damage: `sequence_gap`, `chain_broken`, `hash_mismatch`,
     /// `unbalanced`, `bad_posting`, `running_balance`, `totals_mismatch`,
     /// `head_mismatch`, `trial_balance`.
     pub problem: String,
+    /// The transfer's sequence, when the problem is in the journal.
     pub sequence: Option<i64>,
+    /// The transfer concerned.
     pub transfer_id: Option<TransferId>,
+    /// The account concerned.
     pub account_id: Option<AccountId>,
+    /// What exactly is wrong.
     pub detail: String,
 }
 
