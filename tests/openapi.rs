@@ -58,6 +58,9 @@ fn served_spec_is_the_committed_one_and_declares_security() {
     }
     let docs = api.get("/docs/");
     assert_eq!(docs.status, 200);
+    assert!(docs.text.contains("<title>timebank API</title>"), "{}", docs.text);
+    // The page's scripts are still Swagger UI's own.
+    assert_eq!(api.get("/docs/swagger-initializer.js").status, 200);
 }
 
 /// Swagger UI and generated clients are only as good as the document: every
@@ -101,7 +104,6 @@ fn every_schema_and_property_is_described_and_every_body_has_an_example() {
         }
     }
     assert!(missing.is_empty(), "{}", missing.join("\n"));
-    // The page is titled after the service.
     assert!(doc["info"]["description"].as_str().is_some_and(|d| !d.is_empty()));
 }
 

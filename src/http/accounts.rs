@@ -176,7 +176,7 @@ pub async fn unfreeze(
     params(("id" = AccountId, Path), ("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe")),
     responses(
         (status = 200, description = "Closed", body = AccountView),
-        (status = 409, description = "Still holds a balance", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Still holds a balance or holds (`account_not_empty`)", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]

@@ -19,7 +19,7 @@ use crate::error::{AppError, Problem};
     responses(
         (status = 201, description = "Created", body = LedgerView, headers(("Location" = String))),
         (status = 400, description = "Invalid", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Code taken", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Code taken (`conflict`)", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]

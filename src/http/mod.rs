@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod audit_log;
 pub mod auth;
+pub mod docs;
 pub mod extract;
 pub mod health;
 pub mod ledgers;
@@ -18,7 +19,6 @@ pub mod users;
 pub mod volunteers;
 
 use actix_web::{HttpServer, web};
-use utoipa_swagger_ui::SwaggerUi;
 
 use crate::app::App;
 use crate::config::Config;
@@ -78,7 +78,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .service(transfers::post_pending)
     .service(transfers::void_pending)
     .service(transfers::reverse)
-    .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", openapi::document()));
+    .service(docs::index)
+    .service(docs::swagger_ui());
 }
 
 /// Runs the service until SIGINT/SIGTERM, then lets in-flight requests and the

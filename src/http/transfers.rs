@@ -20,9 +20,9 @@ use crate::error::{AppError, Problem};
     request_body = CreateTransferRequest,
     responses(
         (status = 201, description = "Recorded", body = TransferView, headers(("Location" = String))),
-        (status = 400, description = "Invalid request, amount or missing key", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Same key still in flight", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Refused by the ledger (unbalanced, insufficient funds, frozen, ...) or key reused", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Invalid request (`validation_failed`), amount (`invalid_amount`) or missing key (`idempotency_key_missing`)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Same key still in flight (`idempotency_key_in_flight`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Refused by the ledger (`insufficient_funds`, `unbalanced_transfer`, `account_not_found`, `account_frozen`, `account_closed`, `same_account`, `ledger_mismatch`, `balance_out_of_range`) or key reused (`idempotency_key_reused`)", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -102,7 +102,7 @@ async fn settle(
     responses(
         (status = 201, description = "The posting transfer", body = TransferView, headers(("Location" = String))),
         (status = 404, description = "No such transfer", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Not a pending hold, or expired", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not a pending hold (`transfer_not_pending`), expired (`pending_transfer_expired`), or the same key still in flight (`idempotency_key_in_flight`)", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -125,7 +125,7 @@ pub async fn post_pending(
     responses(
         (status = 201, description = "The voiding transfer", body = TransferView, headers(("Location" = String))),
         (status = 404, description = "No such transfer", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Not a pending hold", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not a pending hold (`transfer_not_pending`), or the same key still in flight (`idempotency_key_in_flight`)", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -148,8 +148,8 @@ pub async fn void_pending(
     responses(
         (status = 201, description = "The reversing transfer", body = TransferView, headers(("Location" = String))),
         (status = 404, description = "No such transfer", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Already reversed or not reversible", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "The reversal would overdraw an account", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already reversed (`transfer_already_reversed`), not reversible (`transfer_not_reversible`), or the same key still in flight (`idempotency_key_in_flight`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The reversal would overdraw an account (`insufficient_funds`), or key reused (`idempotency_key_reused`)", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]

@@ -25,7 +25,7 @@ use crate::error::{AppError, Problem};
         (status = 201, description = "Created", body = UserView, headers(("Location" = String))),
         (status = 400, description = "Invalid", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an administrator", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Username taken", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Username taken (`conflict`)", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]

@@ -21,7 +21,7 @@ use crate::error::{AppError, Problem};
         (status = 201, description = "Registered", body = VolunteerView, headers(("Location" = String))),
         (status = 400, description = "Invalid", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a coordinator or administrator", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Card number or username taken", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Card number or username taken (`conflict`)", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
