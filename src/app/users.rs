@@ -60,7 +60,7 @@ pub struct CreateUserRequest {
     /// At least 12 characters. May be left out for someone who signs in only
     /// through the identity provider (`external_subject`).
     #[serde(default)]
-    #[schema(value_type = Option<String>, max_length = 1024)]
+    #[schema(value_type = Option<String>, min_length = super::passwords::MIN_PASSWORD_LEN, max_length = 1024)]
     pub password: Option<Password>,
     /// Name shown to others (default: the username).
     #[serde(default)]
@@ -90,7 +90,7 @@ pub struct UpdateUserRequest {
     pub status: Option<UserStatus>,
     /// Sets a new password and ends the user's sessions.
     #[serde(default)]
-    #[schema(value_type = Option<String>, max_length = 1024)]
+    #[schema(value_type = Option<String>, min_length = super::passwords::MIN_PASSWORD_LEN, max_length = 1024)]
     pub password: Option<Password>,
     /// The identity provider's `sub` for this person.
     #[serde(default)]
@@ -127,7 +127,7 @@ pub struct ChangePasswordRequest {
     #[schema(value_type = String, max_length = 1024)]
     pub current_password: Password,
     /// The new password, at least 12 characters.
-    #[schema(value_type = String, max_length = 1024)]
+    #[schema(value_type = String, min_length = super::passwords::MIN_PASSWORD_LEN, max_length = 1024)]
     pub new_password: Password,
 }
 

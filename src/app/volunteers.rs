@@ -43,7 +43,7 @@ pub struct VolunteerLogin {
     #[schema(value_type = String)]
     pub username: Line,
     /// At least 12 characters.
-    #[schema(value_type = String, max_length = 1024)]
+    #[schema(value_type = String, min_length = super::passwords::MIN_PASSWORD_LEN, max_length = 1024)]
     pub password: Password,
 }
 
