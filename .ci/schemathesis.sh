@@ -10,6 +10,12 @@
 # - POST /v1/auth/logout and POST /v1/me/password end or change the one session
 #   the run authenticates with; after either, every secured call is a (documented)
 #   401 and the rest of the run tests nothing.
+# - PATCH /v1/users/{id} and DELETE /v1/users/{id}/roles/{grant_id}: the
+#   stateful phase learns the run's own user id (from /v1/me) and then resets
+#   its password (ending the session) or revokes its admin role; one run saw
+#   26 operations answer only 401 after that. Both are covered by tests/auth.rs
+#   and tests/access.rs. (That run also reported a password "shorter than
+#   minLength" accepted there; replayed by hand, short passwords are 400.)
 #
 # Findings judged false positives (the check is off; every other check runs):
 # - positive_data_acceptance (ST202, "schema-valid request rejected"). What the
@@ -25,7 +31,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-BIN="${1:-target/debug/timebank}"
+BIN="$(realpath "${1:-target/debug/timebank}")"
 MAX_TIME="${SCHEMATHESIS_MAX_TIME:-150}"
 VERSION=4.32.5
 PASSWORD='schemathesis-admin-password'
@@ -87,6 +93,8 @@ WALLET=$(post /v1/accounts "{\"ledger_id\":\"$LEDGER\",\"organisation_id\":\"$OR
 post /v1/transfers "{\"kind\":\"adjustment\",\"debit_account_id\":\"$ISSUANCE\",\"credit_account_id\":\"$WALLET\",\"amount\":\"100.00\"}" >/dev/null
 post /v1/transfers "{\"kind\":\"adjustment\",\"pending\":true,\"debit_account_id\":\"$ISSUANCE\",\"credit_account_id\":\"$WALLET\",\"amount\":\"1.00\"}" >/dev/null
 
+# From the scratch directory: schemathesis keeps a cache where it runs.
+cd "$WORK"
 "$ST" run "$BASE/openapi.json" \
     --checks all \
     --exclude-checks positive_data_acceptance \
@@ -98,4 +106,6 @@ post /v1/transfers "{\"kind\":\"adjustment\",\"pending\":true,\"debit_account_id
     --request-timeout 10 \
     --exclude-path /v1/auth/logout \
     --exclude-path /v1/me/password \
+    --exclude-operation-id update_user \
+    --exclude-operation-id revoke_role \
     -H "Authorization: Bearer $TOKEN"
