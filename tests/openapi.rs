@@ -58,7 +58,11 @@ fn served_spec_is_the_committed_one_and_declares_security() {
     }
     let docs = api.get("/docs/");
     assert_eq!(docs.status, 200);
-    assert!(docs.text.contains("<title>timebank API</title>"), "{}", docs.text);
+    assert!(
+        docs.text.contains("<title>timebank API</title>"),
+        "{}",
+        docs.text
+    );
     // The page's scripts are still Swagger UI's own.
     assert_eq!(api.get("/docs/swagger-initializer.js").status, 200);
 }
@@ -89,7 +93,11 @@ fn every_schema_and_property_is_described_and_every_body_has_an_example() {
     }
     for (path, item) in doc["paths"].as_object().unwrap() {
         for (method, op) in item.as_object().unwrap() {
-            for (media, content) in op["requestBody"]["content"].as_object().into_iter().flatten() {
+            for (media, content) in op["requestBody"]["content"]
+                .as_object()
+                .into_iter()
+                .flatten()
+            {
                 if !exemplified(content, schemas) {
                     missing.push(format!("{method} {path}: request {media} has no example"));
                 }
@@ -104,7 +112,11 @@ fn every_schema_and_property_is_described_and_every_body_has_an_example() {
         }
     }
     assert!(missing.is_empty(), "{}", missing.join("\n"));
-    assert!(doc["info"]["description"].as_str().is_some_and(|d| !d.is_empty()));
+    assert!(
+        doc["info"]["description"]
+            .as_str()
+            .is_some_and(|d| !d.is_empty())
+    );
 }
 
 /// A description on the property, or on the non-null branch of `T | null`.

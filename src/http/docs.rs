@@ -22,9 +22,13 @@ pub fn swagger_ui() -> SwaggerUi {
 pub async fn index() -> HttpResponse {
     match utoipa_swagger_ui::serve("index.html", Arc::new(Config::new([SPEC_URL]))) {
         Ok(Some(page)) if !page.gzpipped => {
-            let html = String::from_utf8_lossy(&page.bytes)
-                .replace("<title>Swagger UI</title>", &format!("<title>{TITLE}</title>"));
-            HttpResponse::Ok().content_type(page.content_type).body(html)
+            let html = String::from_utf8_lossy(&page.bytes).replace(
+                "<title>Swagger UI</title>",
+                &format!("<title>{TITLE}</title>"),
+            );
+            HttpResponse::Ok()
+                .content_type(page.content_type)
+                .body(html)
         }
         // A build of Swagger UI whose page cannot be edited: serve it untitled.
         Ok(Some(page)) => HttpResponse::Ok()

@@ -309,7 +309,12 @@ impl Modify for TransferForms {
             for (name, summary, value) in examples {
                 content.examples.insert(
                     name.to_string(),
-                    RefOr::T(ExampleBuilder::new().summary(summary).value(Some(value)).build()),
+                    RefOr::T(
+                        ExampleBuilder::new()
+                            .summary(summary)
+                            .value(Some(value))
+                            .build(),
+                    ),
                 );
             }
         }
@@ -444,7 +449,8 @@ fn example_refusal(code: ErrorCode) -> AppError {
     match code {
         ErrorCode::ValidationFailed => AppError::invalid_field("name", "must not be empty"),
         ErrorCode::InvalidAmount => {
-            let mut refusal = AppError::new(code, "more decimal places than the ledger's scale (2)");
+            let mut refusal =
+                AppError::new(code, "more decimal places than the ledger's scale (2)");
             refusal.errors.push(crate::error::FieldError {
                 field: "postings[0].amount".to_string(),
                 message: "more decimal places than the ledger's scale (2)".to_string(),
