@@ -7,6 +7,7 @@ pub mod auth;
 pub mod extract;
 pub mod health;
 pub mod ledgers;
+pub mod metrics;
 pub mod openapi;
 pub mod organisations;
 pub mod problem;
@@ -41,6 +42,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .service(transfers::create_transfer)
     .service(health::healthz)
     .service(health::readyz)
+    .service(metrics::metrics)
     .service(auth::token)
     .service(auth::refresh)
     .service(auth::logout)
@@ -79,12 +81,23 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .service(transfers::post_pending)
     .service(transfers::void_pending)
     .service(transfers::reverse)
-    .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", openapi::document()));
+    .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", openapi::document()))
+    // Swagger UI answers only under `/docs/`; lead the bare names there.
+    .service(web::redirect("/docs", "/docs/").permanent())
+    .service(web::redirect("/", "/docs/"));
 }
 
 /// Runs the service until SIGINT/SIGTERM, then lets in-flight requests and the
 /// writer's last batch finish.
 pub async fn serve(config: Config) -> Result<(), AppError> {
+    // Bind before opening the database: a port in use is refused at once, with
+    // nothing created or migrated.
+    let listener = std::net::TcpListener::bind(&config.bind).map_err(|e| {
+        AppError::new(
+            crate::error::ErrorCode::ServiceUnavailable,
+            format!("cannot listen on {}: {e}", config.bind),
+        )
+    })?;
     let (app, writer_thread) = App::start(&config)?;
     let maintenance = actix_web::rt::spawn(app.clone().run_maintenance());
     let checkpoints = actix_web::rt::spawn(app.clone().run_checkpoints());
@@ -105,9 +118,12 @@ pub async fn serve(config: Config) -> Result<(), AppError> {
     } else {
         server
     };
-    let server = server
-        .bind(&config.bind)
-        .map_err(|e| AppError::internal(format!("cannot listen on {}: {e}", config.bind)))?;
+    let server = server.listen(listener).map_err(|e| {
+        AppError::new(
+            crate::error::ErrorCode::ServiceUnavailable,
+            format!("cannot listen on {}: {e}", config.bind),
+        )
+    })?;
     for addr in server.addrs() {
         // Tests and scripts read this line to learn the port.
         println!("listening on {addr}");
