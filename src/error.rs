@@ -57,6 +57,7 @@ error_codes! {
     TooManyLoginAttempts => ("too_many_login_attempts", 429, "Too many failed logins; wait before trying again"),
     PayloadTooLarge => ("payload_too_large", 413, "The request body is too large"),
     UnsupportedMediaType => ("unsupported_media_type", 415, "The request body must be application/json"),
+    NotRecordable => ("not_recordable", 422, "The database refused to record the request"),
     ServiceUnavailable => ("service_unavailable", 503, "The service is temporarily unavailable"),
     Internal => ("internal_error", 500, "Internal error"),
 }

@@ -6,6 +6,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use super::App;
+use super::act::ActReply;
+use super::transfer_act::TransferAct;
 use crate::error::AppError;
 use crate::ledger::command::Provenance;
 use crate::ledger::{Command, Resolution};
@@ -57,7 +59,8 @@ impl App {
                 },
             };
             // Another instance may have released it first; that refusal is fine.
-            if self.writer.submit(command, None).await?.status == 201 {
+            let reply = self.writer.submit(TransferAct(command), None).await?;
+            if matches!(reply, ActReply::Done(_)) {
                 released += 1;
             }
         }

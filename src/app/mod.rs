@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod accounts;
+pub mod act;
 pub mod audit;
 pub mod bootstrap;
 pub mod caller;
@@ -19,12 +20,13 @@ pub mod page;
 pub mod passwords;
 pub mod standing_reads;
 pub mod tokens;
+pub mod transfer_act;
 pub mod transfer_view;
-pub mod transfer_writer;
 pub mod transfers;
 pub mod users;
 pub mod verification;
 pub mod volunteers;
+pub mod writer;
 pub mod writer_state;
 
 use std::sync::Arc;
@@ -36,13 +38,13 @@ use crate::error::AppError;
 use crate::store::{Store, migrations, settings, write_transaction};
 use idempotency::InFlight;
 use tokens::TokenService;
-use transfer_writer::{TransferWriter, WriterThread};
+use writer::{Writer, WriterThread};
 
 /// Everything a request needs, shared by every worker.
 #[derive(Clone)]
 pub struct App {
     pub store: Store,
-    pub writer: TransferWriter,
+    pub writer: Writer,
     pub tokens: Arc<TokenService>,
     pub in_flight: Arc<InFlight>,
     /// Key of the keyed hashes of phone numbers.
@@ -97,8 +99,7 @@ impl App {
         if !config.password_login {
             tokens = tokens.without_local_tokens();
         }
-        let (writer, thread) =
-            TransferWriter::start(store.clone(), config.max_batch, config.commit_delay)?;
+        let (writer, thread) = Writer::start(store.clone(), config.max_batch, config.commit_delay)?;
         Ok((
             Self {
                 store,

@@ -11,6 +11,7 @@ use super::access::{self, AccountFacts, Leg, TRANSFER_MAKERS, authorise_transfer
 use super::caller::{Caller, READERS};
 use super::idempotency::{Claim, StoredResponse};
 use super::page::{Limit, Page};
+use super::transfer_act::{TransferAct, transfer_answer};
 use super::transfer_view::TransferView;
 use crate::domain::{AccountId, Amount, Direction, LedgerId, Role, TransferId, TransferKind};
 use crate::error::AppError;
@@ -242,7 +243,11 @@ impl App {
                 .collect();
             self.authorise_legs(caller, new.kind, legs).await?;
         }
-        self.writer.submit(command, Some(claim)).await
+        transfer_answer(
+            self.writer
+                .submit(TransferAct(command), Some(claim))
+                .await?,
+        )
     }
 
     /// Checks a transfer's legs against the caller's roles (an unknown account
@@ -320,7 +325,7 @@ impl App {
                 provenance,
             },
         };
-        self.writer.submit(command, claim).await
+        transfer_answer(self.writer.submit(TransferAct(command), claim).await?)
     }
 
     /// Settling needs the right to make the original transfer; reversing needs

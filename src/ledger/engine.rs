@@ -34,6 +34,22 @@ pub struct Engine {
     existing: HashMap<TransferId, ExistingTransfer>,
     touched: HashSet<AccountId>,
     now: DateTime<Utc>,
+    /// What the current act changed, newest last, so that an act refused after
+    /// some of its commands were applied can be undone whole.
+    undo: Vec<Undo>,
+}
+
+enum Undo {
+    Account {
+        id: AccountId,
+        before: Option<AccountState>,
+        was_touched: bool,
+    },
+    Ledger(LedgerHead),
+    Existing {
+        id: TransferId,
+        before: Option<ExistingTransfer>,
+    },
 }
 
 /// Journal times are kept to the microsecond, the precision both databases store.
@@ -54,7 +70,50 @@ impl Engine {
             existing,
             touched: HashSet::new(),
             now: journal_time(now),
+            undo: Vec::new(),
         }
+    }
+
+    /// Starts an act: what follows can be undone with `undo_act` until the
+    /// next `begin_act`.
+    pub fn begin_act(&mut self) {
+        self.undo.clear();
+    }
+
+    /// Puts back every state the current act changed, as if it never ran.
+    pub fn undo_act(&mut self) {
+        while let Some(step) = self.undo.pop() {
+            match step {
+                Undo::Account {
+                    id,
+                    before,
+                    was_touched,
+                } => {
+                    match before {
+                        Some(state) => self.accounts.insert(id, state),
+                        None => self.accounts.remove(&id),
+                    };
+                    if !was_touched {
+                        self.touched.remove(&id);
+                    }
+                }
+                Undo::Ledger(head) => {
+                    self.ledgers.insert(head.id, head);
+                }
+                Undo::Existing { id, before } => {
+                    match before {
+                        Some(t) => self.existing.insert(id, t),
+                        None => self.existing.remove(&id),
+                    };
+                }
+            }
+        }
+    }
+
+    /// Remembers a transfer's state before the current act changes it.
+    fn save_existing(&mut self, id: TransferId) {
+        let before = self.existing.get(&id).cloned();
+        self.undo.push(Undo::Existing { id, before });
     }
 
     /// Records `command` as the transfer `id`.
@@ -167,6 +226,7 @@ impl Engine {
         };
         let entry = self.record(draft, &legs, movement, &t.provenance)?;
         if t.pending {
+            self.save_existing(id);
             self.existing.insert(
                 id,
                 ExistingTransfer {
@@ -216,6 +276,7 @@ impl Engine {
         };
         let legs = hold.legs.clone();
         let entry = self.record(draft, &legs, movement, provenance)?;
+        self.save_existing(pending_id);
         if let Some(hold) = self.existing.get_mut(&pending_id) {
             hold.resolved = true;
         }
@@ -261,6 +322,7 @@ impl Engine {
             timeout_at: None,
         };
         let entry = self.record(draft, &legs, Movement::Post, provenance)?;
+        self.save_existing(original_id);
         if let Some(original) = self.existing.get_mut(&original_id) {
             original.reversed = true;
         }
@@ -374,10 +436,16 @@ impl Engine {
         transfer.hash = transfer_hash(&transfer, &postings);
 
         for (id, state) in working {
-            self.touched.insert(id);
-            self.accounts.insert(id, state);
+            let was_touched = !self.touched.insert(id);
+            let before = self.accounts.insert(id, state);
+            self.undo.push(Undo::Account {
+                id,
+                before,
+                was_touched,
+            });
         }
         if let Some(head) = self.ledgers.get_mut(&draft.ledger_id) {
+            self.undo.push(Undo::Ledger(head.clone()));
             head.last_sequence = sequence;
             head.last_hash = transfer.hash.clone();
             head.last_recorded_at = Some(recorded_at);
@@ -594,5 +662,53 @@ mod tests {
             }
             prop_assert_eq!(total, 0);
         }
+    }
+
+    #[test]
+    fn an_undone_act_leaves_no_trace() {
+        let mut f = fixture(2);
+        let (a, b) = (f.wallets[0], f.wallets[1]);
+        apply(&mut f.engine, &transfer(f.issuance, a, "5.00", false)).unwrap();
+        let hold = apply(&mut f.engine, &transfer(a, b, "1.00", true)).unwrap();
+        let before = (
+            f.engine.account(&a).cloned(),
+            f.engine.account(&b).cloned(),
+            f.engine.account(&f.issuance).cloned(),
+            f.engine.ledger(&f.ledger).cloned(),
+            f.engine.touched_accounts().count(),
+        );
+
+        // An act of three commands: posts the hold, moves more, makes a hold.
+        f.engine.begin_act();
+        let post = Command::Resolve {
+            pending_id: hold.transfer.id,
+            resolution: Resolution::Post,
+            provenance: Provenance::default(),
+        };
+        apply(&mut f.engine, &post).unwrap();
+        apply(&mut f.engine, &transfer(f.issuance, b, "2.00", false)).unwrap();
+        let second_hold = apply(&mut f.engine, &transfer(b, a, "1.00", true)).unwrap();
+        f.engine.undo_act();
+
+        let after = (
+            f.engine.account(&a).cloned(),
+            f.engine.account(&b).cloned(),
+            f.engine.account(&f.issuance).cloned(),
+            f.engine.ledger(&f.ledger).cloned(),
+            f.engine.touched_accounts().count(),
+        );
+        assert_eq!(before, after);
+        // The hold is still pending, and the undone one never existed.
+        f.engine.begin_act();
+        apply(&mut f.engine, &post).unwrap();
+        let void = Command::Resolve {
+            pending_id: second_hold.transfer.id,
+            resolution: Resolution::Void,
+            provenance: Provenance::default(),
+        };
+        assert!(matches!(
+            apply(&mut f.engine, &void),
+            Err(LedgerError::TransferNotFound(_))
+        ));
     }
 }

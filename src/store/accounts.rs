@@ -63,10 +63,9 @@ pub fn page(
     }
     if let Some(visible) = &filter.visible {
         let wallet = visible.wallet.clone().unwrap_or_default();
-        let within = super::organisations::ids_within(conn, &visible.subtrees)?;
         query = query.filter(
             accounts::organisation_id
-                .eq_any(within)
+                .eq_any(super::subtree::within(&visible.subtrees))
                 .or(accounts::id.eq(wallet)),
         );
     }

@@ -4,8 +4,8 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::DbConnection;
-use super::organisations::ids_within;
 use super::schema::audit_log;
+use super::subtree::within;
 use crate::domain::OrgPath;
 use crate::error::AppError;
 
@@ -51,18 +51,17 @@ pub fn page(
     if subtrees.is_empty() {
         return Ok(Vec::new());
     }
-    let within = if everything {
-        Vec::new()
-    } else {
-        ids_within(conn, subtrees)?
-    };
     let mut query = audit_log::table
         .select(AuditRow::as_select())
         .order(audit_log::id)
         .limit(limit)
         .into_boxed();
     if !everything {
-        query = query.filter(audit_log::organisation_id.eq_any(within));
+        query = query.filter(
+            audit_log::organisation_id
+                .assume_not_null()
+                .eq_any(within(subtrees)),
+        );
     }
     if let Some(after) = after {
         query = query.filter(audit_log::id.gt(after.to_string()));

@@ -8,9 +8,9 @@ use diesel::prelude::*;
 
 use super::DbConnection;
 use super::connection::insert_rows;
-use super::organisations::ids_within;
 use super::rows::{PostingRow, TransferRow, parse_column, to_db_time};
 use super::schema::{accounts, postings, transfers};
+use super::subtree::within;
 use crate::domain::{AccountId, LedgerId, OrgPath, Phase, Points, TransferId};
 use crate::error::AppError;
 use crate::ledger::{ExistingTransfer, JournalEntry, PostingRecord, TransferRecord};
@@ -204,7 +204,6 @@ pub fn page(
         );
     }
     if let Some(visible) = &filter.visible {
-        let within = ids_within(conn, &visible.subtrees)?;
         let wallet = visible.wallet.clone().unwrap_or_default();
         query = query.filter(
             transfers::id.eq_any(
@@ -212,7 +211,7 @@ pub fn page(
                     .inner_join(accounts::table.on(accounts::id.eq(postings::account_id)))
                     .filter(
                         accounts::organisation_id
-                            .eq_any(within)
+                            .eq_any(within(&visible.subtrees))
                             .or(accounts::id.eq(wallet)),
                     )
                     .select(postings::transfer_id),

@@ -68,9 +68,13 @@ pub fn page(
         query = query.filter(ledgers::id.gt(after.to_string()));
     }
     if let Some(related) = related {
-        let mut orgs = super::organisations::ids_within(conn, &related.subtrees)?;
-        orgs.extend(related.above.iter().cloned());
-        query = query.filter(ledgers::organisation_id.eq_any(orgs));
+        // The organisations above a caller's roles are a handful; their
+        // subtrees stay in SQL.
+        query = query.filter(
+            ledgers::organisation_id
+                .eq_any(super::subtree::within(&related.subtrees))
+                .or(ledgers::organisation_id.eq_any(related.above.clone())),
+        );
     }
     Ok(query.load(conn)?)
 }

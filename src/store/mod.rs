@@ -17,6 +17,7 @@ pub mod rows;
 pub mod schema;
 pub mod sessions;
 pub mod settings;
+pub mod subtree;
 pub mod users;
 pub mod volunteers;
 

@@ -5,6 +5,7 @@ use diesel::prelude::*;
 
 use super::DbConnection;
 use super::schema::organisations;
+use super::subtree::PathWithin;
 use crate::domain::OrgPath;
 use crate::error::AppError;
 
@@ -46,21 +47,6 @@ pub fn first_root(conn: &mut DbConnection) -> Result<Option<OrganisationRow>, Ap
         .optional()?)
 }
 
-/// The ids of every organisation inside one of the subtrees, to filter other
-/// tables by. (A city's tree has thousands of nodes at most; one indexed
-/// prefix scan per subtree.)
-pub fn ids_within(conn: &mut DbConnection, subtrees: &[OrgPath]) -> Result<Vec<String>, AppError> {
-    let mut ids = Vec::new();
-    for subtree in subtrees {
-        let found: Vec<String> = organisations::table
-            .filter(organisations::path.like(format!("{}%", subtree.as_str())))
-            .select(organisations::id)
-            .load(conn)?;
-        ids.extend(found);
-    }
-    Ok(ids)
-}
-
 pub struct OrganisationFilter {
     pub parent_id: Option<String>,
     pub kind: Option<String>,
@@ -77,10 +63,9 @@ pub fn page(
     if subtrees.is_empty() {
         return Ok(Vec::new());
     }
-    let within = ids_within(conn, subtrees)?;
     let mut query = organisations::table
         .select(OrganisationRow::as_select())
-        .filter(organisations::id.eq_any(within))
+        .filter(PathWithin::new(subtrees))
         .order(organisations::id)
         .limit(limit)
         .into_boxed();

@@ -4,8 +4,8 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::DbConnection;
-use super::organisations::ids_within;
 use super::schema::{organisations, role_grants, users};
+use super::subtree::within;
 use crate::domain::OrgPath;
 use crate::error::AppError;
 
@@ -105,9 +105,8 @@ pub fn page(
     if subtrees.is_empty() {
         return Ok(Vec::new());
     }
-    let within = ids_within(conn, subtrees)?;
     let in_scope = role_grants::table
-        .filter(role_grants::organisation_id.eq_any(within))
+        .filter(role_grants::organisation_id.eq_any(within(subtrees)))
         .select(role_grants::user_id);
     let mut query = users::table
         .filter(users::id.eq_any(in_scope))

@@ -4,8 +4,8 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::DbConnection;
-use super::organisations::ids_within;
 use super::schema::volunteers;
+use super::subtree::within;
 use crate::domain::OrgPath;
 use crate::error::AppError;
 
@@ -93,9 +93,8 @@ pub fn page(
     if subtrees.is_empty() {
         return Ok(Vec::new());
     }
-    let within = ids_within(conn, subtrees)?;
     let mut query = volunteers::table
-        .filter(volunteers::organisation_id.eq_any(within))
+        .filter(volunteers::organisation_id.eq_any(within(subtrees)))
         .select(VolunteerRow::as_select())
         .order(volunteers::id)
         .limit(limit)

@@ -1,0 +1,147 @@
+//! Acts: the writer's unit of work. An act names what it needs, then, inside the
+//! batch's one transaction, checks itself against the batch's state (the ledger
+//! engine for points, domain rules for the rest), emits ledger commands, queues
+//! its own rows and returns a typed outcome. Everything an act did commits with
+//! its batch and its idempotency record, or not at all; a refused act leaves no
+//! trace, in the engine's state or in the database.
+
+use chrono::{DateTime, Utc};
+
+use super::idempotency::{self, Claim, StoredResponse};
+use crate::domain::{AccountId, LedgerId, TransferId};
+use crate::error::AppError;
+use crate::ledger::{Command, Engine, JournalEntry, LedgerError};
+use crate::store::DbConnection;
+use crate::store::rows::IdempotencyRow;
+
+/// What the writer loads and locks before a batch's acts run.
+#[derive(Clone, Debug, Default)]
+pub struct Needs {
+    /// Accounts whose state the act's commands read.
+    pub accounts: Vec<AccountId>,
+    /// Ledgers the act writes to, beyond those of its accounts.
+    pub ledgers: Vec<LedgerId>,
+    /// Earlier transfers the act settles or reverses.
+    pub transfers: Vec<TransferId>,
+}
+
+impl Needs {
+    /// What one ledger command needs.
+    pub fn of_command(command: &Command) -> Self {
+        let mut needs = Self {
+            accounts: command.account_ids().collect(),
+            transfers: command.referenced_transfer().into_iter().collect(),
+            ledgers: Vec::new(),
+        };
+        if let Command::Create(t) = command {
+            needs.ledgers.extend(t.ledger_id);
+        }
+        needs
+    }
+}
+
+/// A row write that runs after the batch's journal rows are in, so an act's
+/// own rows may refer to the transfers it made.
+pub type DeferredWrite = Box<dyn FnOnce(&mut DbConnection) -> Result<(), AppError> + Send>;
+
+/// The batch's state, as one act sees it.
+pub struct ActContext<'a> {
+    conn: &'a mut DbConnection,
+    engine: &'a mut Engine,
+    entries: Vec<JournalEntry>,
+    writes: Vec<DeferredWrite>,
+    now: DateTime<Utc>,
+}
+
+impl<'a> ActContext<'a> {
+    pub(super) fn new(
+        conn: &'a mut DbConnection,
+        engine: &'a mut Engine,
+        now: DateTime<Utc>,
+    ) -> Self {
+        engine.begin_act();
+        Self {
+            conn,
+            engine,
+            entries: Vec::new(),
+            writes: Vec::new(),
+            now,
+        }
+    }
+
+    /// The batch's transaction, for the act's own reads and row locks. Writes go
+    /// through `write`, so that a refused act writes nothing.
+    pub fn conn(&mut self) -> &mut DbConnection {
+        self.conn
+    }
+
+    /// The time the whole batch is recorded at.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.now
+    }
+
+    /// Applies a ledger command to the batch's state. Its transfer id is made
+    /// here, in commit order: listings page through transfers by id, and a
+    /// page must never be followed by a transfer with a smaller id.
+    pub fn apply(&mut self, command: &Command) -> Result<JournalEntry, LedgerError> {
+        let entry = self.engine.apply(TransferId::generate(), command)?;
+        self.entries.push(entry.clone());
+        Ok(entry)
+    }
+
+    /// The asset scale of a ledger the batch has loaded.
+    pub fn scale(&self, ledger: &LedgerId) -> u32 {
+        self.engine.ledger(ledger).map_or(0, |h| h.asset_scale)
+    }
+
+    /// Queues one of the act's own row writes.
+    pub fn write(&mut self, write: DeferredWrite) {
+        self.writes.push(write);
+    }
+
+    /// What the act produced, if it was not refused.
+    pub(super) fn finish(self, accepted: bool) -> (Vec<JournalEntry>, Vec<DeferredWrite>) {
+        if accepted {
+            (self.entries, self.writes)
+        } else {
+            self.engine.undo_act();
+            (Vec::new(), Vec::new())
+        }
+    }
+}
+
+/// A business act the writer commits. `run` is called again if its batch must
+/// be retried (a retry without a failing neighbour), so it takes `&self`.
+pub trait Act: Send + 'static {
+    type Outcome: Clone + Send + 'static;
+
+    fn needs(&self) -> Needs;
+
+    /// Checks and applies the act. An `Err` is a refusal: the writer undoes
+    /// whatever the act applied and keeps the refusal under its key.
+    fn run(&self, cx: &mut ActContext<'_>) -> Result<Self::Outcome, AppError>;
+
+    /// The idempotency record of an accepted outcome.
+    fn record(claim: &Claim, outcome: &Self::Outcome, now: DateTime<Utc>) -> IdempotencyRow;
+
+    /// The first answer, replayed from its record.
+    fn replay(
+        conn: &mut DbConnection,
+        row: &IdempotencyRow,
+        claim: &Claim,
+    ) -> Result<StoredResponse, AppError> {
+        let _ = conn;
+        idempotency::replay(row, claim)
+    }
+}
+
+/// What the writer answers for one act.
+#[derive(Clone, Debug)]
+pub enum ActReply<O> {
+    /// The act ran in this batch: its outcome.
+    Done(O),
+    /// The act was refused; the refusal is kept under its key.
+    Refused(AppError),
+    /// The key was answered before: the first answer again.
+    Replayed(StoredResponse),
+}

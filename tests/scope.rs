@@ -1,0 +1,122 @@
+//! "Everything under this organisation" is answered in SQL for a city-sized
+//! tree: thousands of organisations, callers with roles in several subtrees,
+//! and pages that never leak a neighbour's rows.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use common::{Bank, PASSWORD, fresh_key};
+use serde_json::json;
+use timebank::domain::Role;
+
+/// Every id of a listing, page by page.
+fn all_ids(api: &common::Api, path: &str) -> BTreeSet<String> {
+    let mut ids = BTreeSet::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let sep = if path.contains('?') { '&' } else { '?' };
+        let url = match &cursor {
+            Some(c) => format!("{path}{sep}limit=7&cursor={c}"),
+            None => format!("{path}{sep}limit=7"),
+        };
+        let r = api.get(&url);
+        assert_eq!(r.status, 200, "{url}: {}", r.body);
+        for item in r.body["items"].as_array().unwrap() {
+            assert!(ids.insert(item["id"].as_str().unwrap().to_string()));
+        }
+        match r.body["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => return ids,
+        }
+    }
+}
+
+/// Adds `n` communities under `parent` (whose path is `parent_path`) behind
+/// the service's back, as a large city's tree would hold.
+fn bulk_communities(bank: &Bank, parent: &str, parent_path: &str, n: usize) {
+    let now = "2026-01-01 00:00:00";
+    for chunk in (0..n).collect::<Vec<_>>().chunks(500) {
+        let rows: Vec<String> = chunk
+            .iter()
+            .map(|i| {
+                let id = uuid::Uuid::now_v7();
+                format!(
+                    "('{id}', '{parent}', '{parent_path}{id}/', 'Community {i}', 'community', '{now}', '{now}')"
+                )
+            })
+            .collect();
+        bank.db
+            .execute(&format!(
+                "INSERT INTO organisations (id, parent_id, path, name, kind, created_at, updated_at) VALUES {}",
+                rows.join(", ")
+            ))
+            .unwrap();
+    }
+}
+
+fn account_in(bank: &Bank, organisation: &str, name: &str) -> String {
+    let r = bank.api.post(
+        "/v1/accounts",
+        &json!({"ledger_id": bank.ledger_id, "organisation_id": organisation,
+                "kind": "volunteer", "name": name}),
+        None,
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    r.id()
+}
+
+on_both_backends! {
+    subtrees_are_joined_in_sql_at_city_scale(backend) {
+        let bank = Bank::new(backend);
+        let city = bank.organisation_id.clone();
+        let north = bank.organisation("North District", "district", &city);
+        let south = bank.organisation("South District", "district", &city);
+        let east = bank.organisation("East District", "district", &city);
+        let north_a = bank.organisation("North A", "community", &north);
+        let south_a = bank.organisation("South A", "community", &south);
+        let east_a = bank.organisation("East A", "community", &east);
+        bulk_communities(&bank, &north, &format!("/{city}/{north}/"), 2_500);
+        bulk_communities(&bank, &south, &format!("/{city}/{south}/"), 2_500);
+
+        let mut expected_north = BTreeSet::new();
+        let mut expected_south = BTreeSet::new();
+        for i in 0..9 {
+            expected_north.insert(account_in(&bank, &north_a, &format!("n{i}")));
+            expected_south.insert(account_in(&bank, &south_a, &format!("s{i}")));
+            account_in(&bank, &east_a, &format!("e{i}"));
+        }
+        let fund = |to: &str| bank.fund(to, "1.00");
+        let north_transfers: BTreeSet<String> =
+            expected_north.iter().take(3).map(|a| fund(a)).collect();
+        let south_transfers: BTreeSet<String> =
+            expected_south.iter().take(3).map(|a| fund(a)).collect();
+
+        // A district coordinator sees their district's accounts and transfers,
+        // and nothing of the neighbours'.
+        let (_, north_token) = bank.person(Role::Coordinator, &north);
+        let coordinator = bank.api.with_token(&north_token);
+        assert_eq!(all_ids(&coordinator, "/v1/accounts"), expected_north);
+        assert_eq!(all_ids(&coordinator, "/v1/transfers"), north_transfers);
+        let orgs = all_ids(&coordinator, "/v1/organisations?kind=district");
+        assert_eq!(orgs, BTreeSet::from([north.clone()]));
+
+        // Roles in two subtrees: the union, still paged in id order.
+        let username = format!("two-{}", fresh_key());
+        let r = bank.api.post("/v1/users", &json!({
+            "username": username, "password": PASSWORD,
+            "roles": [{"role": "coordinator", "organisation_id": north},
+                      {"role": "auditor", "organisation_id": south}],
+        }), None);
+        assert_eq!(r.status, 201, "{}", r.body);
+        let token = bank.login(&username, PASSWORD)["access_token"].as_str().unwrap().to_string();
+        let both = bank.api.with_token(&token);
+        let union: BTreeSet<String> = expected_north.union(&expected_south).cloned().collect();
+        assert_eq!(all_ids(&both, "/v1/accounts"), union);
+        let transfers: BTreeSet<String> =
+            north_transfers.union(&south_transfers).cloned().collect();
+        assert_eq!(all_ids(&both, "/v1/transfers"), transfers);
+    }
+}
