@@ -7,6 +7,7 @@ pub mod auth;
 pub mod extract;
 pub mod health;
 pub mod ledgers;
+pub mod listener;
 pub mod metrics;
 pub mod openapi;
 pub mod organisations;
@@ -92,12 +93,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 pub async fn serve(config: Config) -> Result<(), AppError> {
     // Bind before opening the database: a port in use is refused at once, with
     // nothing created or migrated.
-    let listener = std::net::TcpListener::bind(&config.bind).map_err(|e| {
-        AppError::new(
-            crate::error::ErrorCode::ServiceUnavailable,
-            format!("cannot listen on {}: {e}", config.bind),
-        )
-    })?;
+    let listeners = listener::bind(&config.bind)?;
     let (app, writer_thread) = App::start(&config)?;
     let maintenance = actix_web::rt::spawn(app.clone().run_maintenance());
     let checkpoints = actix_web::rt::spawn(app.clone().run_checkpoints());
@@ -113,17 +109,14 @@ pub async fn serve(config: Config) -> Result<(), AppError> {
         }
     })
     .shutdown_timeout(30);
-    let server = if config.workers > 0 {
+    let mut server = if config.workers > 0 {
         server.workers(config.workers)
     } else {
         server
     };
-    let server = server.listen(listener).map_err(|e| {
-        AppError::new(
-            crate::error::ErrorCode::ServiceUnavailable,
-            format!("cannot listen on {}: {e}", config.bind),
-        )
-    })?;
+    for listener in listeners {
+        server = server.listen(listener).map_err(AppError::internal)?;
+    }
     for addr in server.addrs() {
         // Tests and scripts read this line to learn the port.
         println!("listening on {addr}");
