@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::pg::PgConnection;
-use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool};
+use diesel::r2d2::{ManageConnection, Pool, R2D2Connection};
 use diesel::sqlite::SqliteConnection;
 
 use super::database_url::{Backend, DatabaseUrl};
@@ -52,16 +52,30 @@ macro_rules! insert_rows {
 }
 pub(crate) use insert_rows;
 
-/// Settings every connection gets when the pool makes it.
+/// Makes the pool's connections as `Store::establish` does: with the backend's
+/// own driver, configured, and failing with the cause (diesel's manager uses
+/// the generic connection, which reports only "Invalid connection url").
 #[derive(Debug)]
-struct ConnectionSetup;
+struct Manager(DatabaseUrl);
 
-impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for ConnectionSetup {
-    fn on_acquire(&self, conn: &mut DbConnection) -> Result<(), diesel::r2d2::Error> {
-        configure(conn).map_err(diesel::r2d2::Error::QueryError)
+impl ManageConnection for Manager {
+    type Connection = DbConnection;
+    type Error = AppError;
+
+    fn connect(&self) -> Result<DbConnection, AppError> {
+        Store::establish(&self.0)
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), AppError> {
+        Ok(conn.ping()?)
+    }
+
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        std::thread::panicking() || conn.is_broken()
     }
 }
 
+/// Settings every connection gets when it is made.
 fn configure(conn: &mut DbConnection) -> diesel::QueryResult<()> {
     match conn {
         // WAL lets readers run beside the writer; FULL makes every commit durable
@@ -180,7 +194,7 @@ fn sqlite_cause(path: &str, error: impl std::fmt::Display) -> String {
 /// The pool and the URL it was made from.
 #[derive(Clone)]
 pub struct Store {
-    pool: Pool<ConnectionManager<DbConnection>>,
+    pool: Pool<Manager>,
     url: DatabaseUrl,
 }
 
@@ -193,13 +207,11 @@ impl Store {
     /// needs the file to itself, before the pool opens several at once.
     pub fn open(url: &DatabaseUrl, max_size: u32) -> Result<Self, AppError> {
         drop(Self::establish(url)?);
-        let manager = ConnectionManager::<DbConnection>::new(url.target());
         let pool = Pool::builder()
             .max_size(max_size)
             .connection_timeout(Duration::from_secs(10))
-            .connection_customizer(Box::new(ConnectionSetup))
             .event_handler(Box::new(crate::metrics::PoolEvents))
-            .build(manager)
+            .build(Manager(url.clone()))
             .map_err(|e| unusable(url, e))?;
         Ok(Self {
             pool,
