@@ -38,10 +38,14 @@ PG_USER = "postgres"
 USERNAME = "bench"
 FUND_AMOUNT = "1000000.00"
 BACKENDS = ("sqlite", "postgres")
-CASES = ("spread", "hot")
+TRANSFER_CASES = ("spread", "hot", "few", "counter")
+CASES = TRANSFER_CASES + ("scope",)
+SCOPE_LUA = os.path.join(BENCH_DIR, "accounts_page.lua")
 
 # Targets from bench/README.md, checked with --check.
-HOT_RPS_TARGET = {"sqlite": 8000, "postgres": 3000}
+HOT_RPS_TARGET = {"sqlite": 10000, "postgres": 4000}
+# few and counter on PostgreSQL: at least this share of hot's throughput.
+FEW_SHARE_OF_HOT = 0.8
 P99_MS_TARGET = 50
 RSS_MB_TARGET = 150
 
@@ -59,7 +63,11 @@ def parse_args():
     p.add_argument("--backend", action="append", choices=BACKENDS,
                    help="backend to run (repeatable; default: both)")
     p.add_argument("--case", action="append", choices=CASES,
-                   help="case to run (repeatable; default: both)")
+                   help="case to run (repeatable; default: all)")
+    p.add_argument("--organisations", type=int, default=5_000,
+                   help="organisations of the city in the scope case (default 5000)")
+    p.add_argument("--scope-accounts", type=int, default=100_000,
+                   help="wallets spread over the city in the scope case (default 100000)")
     p.add_argument("--duration", type=int, default=20, help="seconds per case (default 20)")
     p.add_argument("--connections", type=int, default=64, help="wrk connections (default 64)")
     p.add_argument("--threads", type=int, default=2, help="wrk threads (default 2)")
@@ -301,15 +309,17 @@ def seed(api, info, count, workers, run_id, deadline):
     return ids
 
 
-def run_wrk(args, case, port, files, issuance, run_id):
+def run_wrk(args, case, port, files, issuance, run_id, partner):
     env = dict(os.environ,
                TIMEBANK_BENCH_CASE=case,
                TIMEBANK_BENCH_ACCOUNTS=files["accounts"],
                TIMEBANK_BENCH_TOKEN=files["token"],
                TIMEBANK_BENCH_ISSUANCE=issuance,
+               TIMEBANK_BENCH_PARTNER=partner,
                TIMEBANK_BENCH_RUN_ID=run_id)
+    script = SCOPE_LUA if case == "scope" else LUA_SCRIPT
     cmd = ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{args.duration}s",
-           "--timeout", "10s", "-s", LUA_SCRIPT, f"http://{HOST}:{port}/"]
+           "--timeout", "10s", "-s", script, f"http://{HOST}:{port}/"]
     log(f"{case}: {' '.join(cmd)}")
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     try:
@@ -378,14 +388,24 @@ def bench_backend(backend, args, binary, run_id):
                        deadline=time.monotonic() + 1800)
             with open(files["accounts"], "w") as f:
                 f.write("\n".join(ids) + "\n")
+            partner = api.post("/v1/accounts",
+                               {"ledger_id": info["ledger_id"], "kind": "partner",
+                                "name": "bench partner shop"}, expect=(201,))["id"]
+            scope_token = None
+            if "scope" in args.case:
+                scope_token = seed_city(api, info, args)
             server.stop()
 
             for case in args.case:
                 server, api = start_server(case)
                 with open(os.open(files["token"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
                     f.write(api.token + "\n")
+                if case == "scope":
+                    with open(os.open(files["token"], os.O_WRONLY | os.O_TRUNC), "w") as f:
+                        f.write(scope_token + "\n")
                 cpu_before = server.cpu_seconds_by_thread()
-                w = run_wrk(args, case, server.port, files, info["issuance_account_id"], run_id)
+                w = run_wrk(args, case, server.port, files, info["issuance_account_id"], run_id,
+                            partner)
                 cpu_after = server.cpu_seconds_by_thread()
                 rss = server.peak_rss_mb()
                 server.stop()
@@ -425,6 +445,54 @@ def bench_backend(backend, args, binary, run_id):
     return results
 
 
+def seed_city(api, info, args):
+    """The scope case's city: districts, streets and communities under the
+    bootstrap organisation (args.organisations in all), args.scope_accounts
+    wallets spread over the communities, and a coordinator of the first
+    district, whose token is returned."""
+    city = info["organisation_id"]
+    districts = 10
+    streets_per_district = 20
+    communities_per_street = max(1, (args.organisations - districts
+                                     - districts * streets_per_district)
+                                 // (districts * streets_per_district))
+
+    def org(name, kind, parent):
+        return api.post("/v1/organisations", {"name": name, "kind": kind, "parent_id": parent},
+                        expect=(201,))["id"]
+
+    def parallel(fn, items):
+        with ThreadPoolExecutor(max_workers=args.seed_workers) as pool:
+            return list(pool.map(fn, items))
+
+    log("scope: seeding the city's organisations")
+    district_ids = [org(f"District {d}", "district", city) for d in range(districts)]
+    streets = parallel(lambda p: org(f"Street {p[1]}", "street", p[0]),
+                       [(d, s) for d in district_ids for s in range(streets_per_district)])
+    communities = parallel(lambda p: org(f"Community {p[1]}", "community", p[0]),
+                           [(s, c) for s in streets for c in range(communities_per_street)])
+    log(f"scope: {1 + len(district_ids) + len(streets) + len(communities)} organisations; "
+        f"seeding {args.scope_accounts} wallets")
+    started = time.monotonic()
+
+    def wallet(i):
+        return api.post("/v1/accounts",
+                        {"ledger_id": info["ledger_id"], "kind": "volunteer",
+                         "organisation_id": communities[i % len(communities)],
+                         "name": f"city volunteer {i}"}, expect=(201,))["id"]
+
+    parallel(wallet, range(args.scope_accounts))
+    log(f"scope: wallets seeded in {time.monotonic() - started:.0f}s")
+    username = f"district-coordinator-{secrets.token_hex(4)}"
+    password = f"Coord-{secrets.token_hex(12)}-Pw1!"
+    api.post("/v1/users", {"username": username, "password": password,
+                           "roles": [{"role": "coordinator",
+                                      "organisation_id": district_ids[0]}]}, expect=(201,))
+    coordinator = Api(api.port)
+    reply = coordinator.post("/v1/auth/token", {"username": username, "password": password})
+    return reply["access_token"]
+
+
 def first_refusal(log_path):
     """The server's log line for the first request it refused or failed."""
     try:
@@ -455,6 +523,11 @@ def missed_targets(results):
         name = f"{r['backend']}/{r['case']}"
         if r["case"] == "hot" and r["requests_per_sec"] < HOT_RPS_TARGET[r["backend"]]:
             missed.append(f"{name}: {r['requests_per_sec']}/s < {HOT_RPS_TARGET[r['backend']]}/s")
+        hot = next((h for h in results
+                    if h["backend"] == r["backend"] and h["case"] == "hot"), None)
+        if (r["backend"] == "postgres" and r["case"] in ("few", "counter") and hot
+                and r["requests_per_sec"] < FEW_SHARE_OF_HOT * hot["requests_per_sec"]):
+            missed.append(f"{name}: {r['requests_per_sec']}/s < {FEW_SHARE_OF_HOT} x hot")
         if r["p99_ms"] > P99_MS_TARGET:
             missed.append(f"{name}: p99 {r['p99_ms']} ms > {P99_MS_TARGET} ms")
         if r["errors"]:

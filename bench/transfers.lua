@@ -2,11 +2,14 @@
 -- 0.01 points, with its own Idempotency-Key.
 --
 -- Parameters come from the environment (set by run.py):
---   TIMEBANK_BENCH_CASE      "spread": random volunteer -> another random volunteer
---                            "hot":    issuance account -> random volunteer
+--   TIMEBANK_BENCH_CASE      "spread":  random volunteer -> another random volunteer
+--                            "hot":     issuance account -> random volunteer
+--                            "few":     issuance account -> one of the first 20 volunteers
+--                            "counter": random volunteer -> the one partner account
 --   TIMEBANK_BENCH_ACCOUNTS  file with one volunteer account id per line
 --   TIMEBANK_BENCH_TOKEN     file holding the bearer access token
---   TIMEBANK_BENCH_ISSUANCE  issuance account id (hot case)
+--   TIMEBANK_BENCH_ISSUANCE  issuance account id (hot and few cases)
+--   TIMEBANK_BENCH_PARTNER   partner account id (counter case)
 --   TIMEBANK_BENCH_RUN_ID    prefix that makes idempotency keys unique per run
 --
 -- done() prints one line "BENCH_RESULT {json}" that run.py parses. There is no
@@ -48,8 +51,8 @@ end
 function init(args)
   id = id or 1
   case = env("TIMEBANK_BENCH_CASE")
-  if case ~= "spread" and case ~= "hot" then
-    error("TIMEBANK_BENCH_CASE must be spread or hot, not " .. case)
+  if case ~= "spread" and case ~= "hot" and case ~= "few" and case ~= "counter" then
+    error("TIMEBANK_BENCH_CASE must be spread, hot, few or counter, not " .. case)
   end
   accounts = read_lines(env("TIMEBANK_BENCH_ACCOUNTS"))
   n = #accounts
@@ -57,6 +60,8 @@ function init(args)
     error("need at least 2 accounts, got " .. n)
   end
   issuance = env("TIMEBANK_BENCH_ISSUANCE")
+  partner = env("TIMEBANK_BENCH_PARTNER")
+  few = math.min(n, 20)
   key_prefix = env("TIMEBANK_BENCH_RUN_ID") .. "-" .. case .. "-t" .. id .. "-"
   counter = 0
   math.randomseed(os.time() + id * 7919)
@@ -71,6 +76,12 @@ function request()
   if case == "hot" then
     from = issuance
     to = accounts[math.random(n)]
+  elseif case == "few" then
+    from = issuance
+    to = accounts[math.random(few)]
+  elseif case == "counter" then
+    from = accounts[math.random(n)]
+    to = partner
   else
     local i = math.random(n)
     local j = math.random(n - 1)

@@ -1256,3 +1256,56 @@ on_both_backends! {
         assert!(later.is_empty(), "a hold released before the window came back: {later:?}");
     }
 }
+
+#[derive(diesel::QueryableByName)]
+struct KeptRecord {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    fingerprint: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    response_body: String,
+}
+
+on_both_backends! {
+    // Issue 10, item 1: a dump of the idempotency records neither lets a
+    // phone number be tested against a fingerprint nor shows the answer's
+    // personal fields; the replay is still the first answer, byte for byte.
+    idempotency_records_hide_what_they_keep(backend) {
+        use diesel::RunQueryDsl;
+        use sha2::{Digest, Sha256};
+
+        let bank = Bank::new(backend);
+        let key = fresh_key();
+        let body = json!({
+            "name": "Wang Fang",
+            "phone": "+86 138 0013 8000",
+            "organisation_id": bank.organisation_id,
+            "card_number": "KEEPSAFE01",
+            "pin": "2468",
+        });
+        let first = bank.api.post("/v1/volunteers", &body, Some(&key));
+        assert_eq!(first.status, 201, "{}", first.body);
+
+        let mut conn = bank.db.raw();
+        let kept: Vec<KeptRecord> = diesel::sql_query(
+            "SELECT fingerprint, response_body FROM idempotency_keys",
+        )
+        .load(&mut conn)
+        .unwrap();
+        assert_eq!(kept.len(), 1);
+        let record = &kept[0];
+        for secret in ["Wang Fang", "8000", "KEEPSAFE01", "2468"] {
+            assert!(!record.response_body.contains(secret), "{secret} kept in clear");
+        }
+        // The old, unkeyed fingerprint of the same request is not what is kept.
+        let mut unkeyed = Sha256::new();
+        unkeyed.update(b"POST /v1/volunteers");
+        unkeyed.update([0]);
+        unkeyed.update(serde_json::to_vec(&body).unwrap());
+        assert_ne!(record.fingerprint, hex::encode(unkeyed.finalize()));
+
+        let replay = bank.api.post("/v1/volunteers", &body, Some(&key));
+        assert_eq!(replay.status, 201);
+        assert_eq!(replay.header("idempotent-replayed"), Some("true"));
+        assert_eq!(replay.text, first.text, "a replay is the first answer, byte for byte");
+    }
+}

@@ -247,15 +247,7 @@ fn unsigned(bank: &Bank) -> String {
 
 /// Sends a request built by hand (for what `Api` cannot say) and reads the reply.
 fn send(request: reqwest::blocking::RequestBuilder) -> Reply {
-    let response = request.send().expect("request");
-    let status = response.status().as_u16();
-    let headers = response.headers().clone();
-    let text = response.text().expect("body");
-    Reply {
-        status,
-        headers,
-        body: serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    }
+    Reply::read(request.send().expect("request"))
 }
 
 /// `POST /v1/transfers` with an arbitrary `Authorization` header value (or none).

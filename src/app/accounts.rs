@@ -239,7 +239,15 @@ impl App {
     ) -> Result<StoredResponse, AppError> {
         caller.require_admin()?;
         let claim = key
-            .map(|k| Claim::new(caller.idempotency_scope(), k, "POST /v1/accounts", &request))
+            .map(|k| {
+                Claim::new(
+                    &self.record_keys,
+                    caller.idempotency_scope(),
+                    k,
+                    "POST /v1/accounts",
+                    &request,
+                )
+            })
             .transpose()?;
         let caller = caller.clone();
         run_once(&self.store, &self.in_flight, claim, move |conn| {
@@ -417,7 +425,15 @@ impl App {
         caller.require_admin()?;
         let operation = format!("POST /v1/accounts/{id}/{change:?}");
         let claim = key
-            .map(|k| Claim::new(caller.idempotency_scope(), k, &operation, &()))
+            .map(|k| {
+                Claim::new(
+                    &self.record_keys,
+                    caller.idempotency_scope(),
+                    k,
+                    &operation,
+                    &(),
+                )
+            })
             .transpose()?;
         let caller = caller.clone();
         run_once(&self.store, &self.in_flight, claim, move |conn| {

@@ -10,8 +10,8 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
+use super::record_keys::RecordKeys;
 use crate::domain::TransferId;
 use crate::error::{AppError, ErrorCode};
 use crate::ledger::TransferRecord;
@@ -22,17 +22,19 @@ use crate::store::{DbConnection, Store, idempotency, write_transaction};
 pub const RETENTION_HOURS: i64 = 48;
 pub const MAX_KEY_LEN: usize = 255;
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct Claim {
     pub scope: String,
     pub key: String,
     pub fingerprint: String,
+    keys: Arc<RecordKeys>,
 }
 
 impl Claim {
     /// `operation` names what is being done (e.g. "POST /v1/transfers") so the
     /// same key on two endpoints never matches.
     pub fn new(
+        keys: &Arc<RecordKeys>,
         scope: String,
         key: &str,
         operation: &str,
@@ -47,14 +49,12 @@ impl Claim {
                 format!("must be 1 to {MAX_KEY_LEN} visible ASCII characters"),
             ));
         }
-        let mut hasher = Sha256::new();
-        hasher.update(operation.as_bytes());
-        hasher.update([0]);
-        hasher.update(serde_json::to_vec(body).map_err(AppError::internal)?);
+        let body = serde_json::to_vec(body).map_err(AppError::internal)?;
         Ok(Self {
+            fingerprint: keys.fingerprint(&[operation.as_bytes(), &body])?,
             scope,
             key: key.to_string(),
-            fingerprint: hex::encode(hasher.finalize()),
+            keys: Arc::clone(keys),
         })
     }
 
@@ -127,22 +127,29 @@ pub fn replay(row: &IdempotencyRow, claim: &Claim) -> Result<StoredResponse, App
     }
     Ok(StoredResponse {
         status: u16::try_from(row.status_code).unwrap_or(500),
-        body: row.response_body.clone(),
+        body: claim
+            .keys
+            .open(&claim.scope, &claim.key, &row.response_body)?,
         location: row.location.clone(),
         replayed: true,
     })
 }
 
-/// The record of an answer, kept whole.
-pub fn record(claim: &Claim, response: &StoredResponse, now: DateTime<Utc>) -> IdempotencyRow {
-    row(
+/// The record of an answer, kept whole, its body sealed.
+pub fn record(
+    claim: &Claim,
+    response: &StoredResponse,
+    now: DateTime<Utc>,
+) -> Result<IdempotencyRow, AppError> {
+    let body = claim.keys.seal(&claim.scope, &claim.key, &response.body)?;
+    Ok(row(
         claim,
         response.status,
-        response.body.clone(),
+        body,
         response.location.clone(),
         None,
         now,
-    )
+    ))
 }
 
 /// The record of a 201 that created `transfer`. No body is kept: the journal
@@ -280,7 +287,7 @@ where
             Err(e) if e.code.status() < 500 => StoredResponse::refusal(&e),
             Err(e) => return Err(e),
         };
-        idempotency::insert_many(conn, &[record(claim, &response, Utc::now())])?;
+        idempotency::insert_many(conn, &[record(claim, &response, Utc::now())?])?;
         Ok(response)
     })
 }

@@ -167,7 +167,15 @@ impl App {
     ) -> Result<StoredResponse, AppError> {
         caller.require_admin()?;
         let claim = key
-            .map(|k| Claim::new(caller.idempotency_scope(), k, "POST /v1/ledgers", &request))
+            .map(|k| {
+                Claim::new(
+                    &self.record_keys,
+                    caller.idempotency_scope(),
+                    k,
+                    "POST /v1/ledgers",
+                    &request,
+                )
+            })
             .transpose()?;
         let caller = caller.clone();
         run_once(&self.store, &self.in_flight, claim, move |conn| {

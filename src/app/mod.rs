@@ -18,6 +18,7 @@ pub mod names;
 pub mod organisations;
 pub mod page;
 pub mod passwords;
+pub mod record_keys;
 pub mod standing_reads;
 pub mod tokens;
 pub mod transfer_act;
@@ -49,6 +50,8 @@ pub struct App {
     pub in_flight: Arc<InFlight>,
     /// Key of the keyed hashes of phone numbers.
     pub pepper: Arc<Vec<u8>>,
+    /// Keys of the idempotency records' fingerprints and sealed answers.
+    pub record_keys: Arc<record_keys::RecordKeys>,
     pub password_login: bool,
     pub login_limits: LoginLimits,
     pub refresh_token_ttl: std::time::Duration,
@@ -106,6 +109,7 @@ impl App {
                 writer,
                 tokens: Arc::new(tokens),
                 in_flight: Arc::new(InFlight::default()),
+                record_keys: Arc::new(record_keys::RecordKeys::derive(&pepper)?),
                 pepper: Arc::new(pepper),
                 password_login: config.password_login,
                 login_limits: config.login_limits,

@@ -169,6 +169,7 @@ impl App {
         let claim = key
             .map(|k| {
                 Claim::new(
+                    &self.record_keys,
                     caller.idempotency_scope(),
                     k,
                     "POST /v1/organisations",

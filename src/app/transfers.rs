@@ -224,6 +224,7 @@ impl App {
             )
         })?;
         let claim = Claim::new(
+            &self.record_keys,
             caller.idempotency_scope(),
             key,
             "POST /v1/transfers",
@@ -298,7 +299,15 @@ impl App {
             Settlement::Reverse => format!("POST /v1/transfers/{id}/reverse"),
         };
         let claim = key
-            .map(|k| Claim::new(caller.idempotency_scope(), k, &operation, &request))
+            .map(|k| {
+                Claim::new(
+                    &self.record_keys,
+                    caller.idempotency_scope(),
+                    k,
+                    &operation,
+                    &request,
+                )
+            })
             .transpose()?;
         let _guard = claim
             .as_ref()

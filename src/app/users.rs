@@ -382,6 +382,7 @@ impl App {
         let claim = key
             .map(|k| {
                 Claim::new(
+                    &self.record_keys,
                     caller.idempotency_scope(),
                     k,
                     "POST /v1/users",
@@ -558,7 +559,15 @@ impl App {
         }
         let operation = format!("POST /v1/users/{id}/roles");
         let claim = key
-            .map(|k| Claim::new(caller.idempotency_scope(), k, &operation, &request))
+            .map(|k| {
+                Claim::new(
+                    &self.record_keys,
+                    caller.idempotency_scope(),
+                    k,
+                    &operation,
+                    &request,
+                )
+            })
             .transpose()?;
         let caller = caller.clone();
         run_once(&self.store, &self.in_flight, claim, move |conn| {

@@ -293,6 +293,7 @@ impl App {
                     login.password = "***".into();
                 }
                 Claim::new(
+                    &self.record_keys,
                     caller.idempotency_scope(),
                     k,
                     "POST /v1/volunteers",

@@ -92,7 +92,7 @@ impl<A: Act> Job for Queued<A> {
             Err(refusal) if refusal.code.status() < 500 => {
                 if let Some(claim) = &self.claim {
                     let response = StoredResponse::refusal(&refusal);
-                    records.push(idempotency::record(claim, &response, now));
+                    records.push(idempotency::record(claim, &response, now)?);
                 }
                 self.answer = Some(Ok(ActReply::Refused(refusal)));
                 Ok(false)
