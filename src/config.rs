@@ -68,13 +68,24 @@ pub struct Config {
     pub identity_provider: Option<IdentityProviderConfig>,
 }
 
-/// Failed-login throttling: at most this many failures per window, per
-/// username and per client address.
+/// Failed-login throttling. Per username from one address and per address,
+/// in `window`; per username from every address together, a higher ceiling
+/// in the longer `user_window`, so that one address guessing a name never
+/// locks its owner out elsewhere, while guessing stays bounded.
 #[derive(Clone, Copy, Debug)]
 pub struct LoginLimits {
-    pub per_user: u32,
+    pub per_user_address: u32,
     pub per_address: u32,
     pub window: Duration,
+    pub per_user: u32,
+    pub user_window: Duration,
+}
+
+impl LoginLimits {
+    /// The longest window: counters older than this count for nothing.
+    pub fn longest_window(&self) -> Duration {
+        self.window.max(self.user_window)
+    }
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -112,9 +123,11 @@ struct FileConfig {
     refresh_token_ttl_seconds: Option<u64>,
     password_login: Option<bool>,
     pepper: Option<String>,
+    login_max_failures_per_user_and_address: Option<u32>,
     login_max_failures_per_user: Option<u32>,
     login_max_failures_per_address: Option<u32>,
     login_window_seconds: Option<u64>,
+    login_user_window_seconds: Option<u64>,
     identity_provider: Option<IdentityProviderConfig>,
 }
 
@@ -254,11 +267,23 @@ impl Config {
             }
             None => file.password_login.unwrap_or(true),
         };
+        let per_user_address = number(
+            "LOGIN_MAX_FAILURES_PER_USER_AND_ADDRESS",
+            widen(file.login_max_failures_per_user_and_address),
+            5,
+            1..=10_000,
+        )?;
         let per_user = number(
             "LOGIN_MAX_FAILURES_PER_USER",
             widen(file.login_max_failures_per_user),
-            5,
+            100,
             1..=10_000,
+        )?;
+        let user_window = number(
+            "LOGIN_USER_WINDOW_SECONDS",
+            file.login_user_window_seconds,
+            3600,
+            1..=86_400,
         )?;
         let per_address = number(
             "LOGIN_MAX_FAILURES_PER_ADDRESS",
@@ -323,9 +348,11 @@ impl Config {
             password_login,
             pepper,
             login_limits: LoginLimits {
-                per_user: per_user as u32,
+                per_user_address: per_user_address as u32,
                 per_address: per_address as u32,
                 window: Duration::from_secs(window),
+                per_user: per_user as u32,
+                user_window: Duration::from_secs(user_window),
             },
             identity_provider,
         })
@@ -402,6 +429,8 @@ mod tests {
             ("LOGIN_MAX_FAILURES_PER_USER", "0"),
             ("LOGIN_MAX_FAILURES_PER_ADDRESS", "4294967297"),
             ("LOGIN_WINDOW_SECONDS", "86401"),
+            ("LOGIN_MAX_FAILURES_PER_USER_AND_ADDRESS", "0"),
+            ("LOGIN_USER_WINDOW_SECONDS", "0"),
         ] {
             let err = with(&[(&format!("TIMEBANK_{name}"), bad)]).unwrap_err();
             assert!(

@@ -42,6 +42,8 @@ error_codes! {
     AccountClosed => ("account_closed", 422, "The account is closed"),
     AccountNotEmpty => ("account_not_empty", 409, "The account still holds a balance or holds"),
     InsufficientFunds => ("insufficient_funds", 422, "The account cannot cover the debit"),
+    SameAccount => ("same_account", 422, "A transfer cannot debit and credit the same account"),
+    BalanceOutOfRange => ("balance_out_of_range", 422, "The account's totals would leave the range the ledger can hold"),
     TransferNotPending => ("transfer_not_pending", 409, "The transfer is not a pending hold"),
     PendingTransferExpired => ("pending_transfer_expired", 409, "The hold has expired"),
     TransferNotReversible => ("transfer_not_reversible", 409, "The transfer cannot be reversed"),
@@ -50,6 +52,8 @@ error_codes! {
     IdempotencyKeyReused => ("idempotency_key_reused", 422, "The Idempotency-Key was used with another request"),
     IdempotencyKeyInFlight => ("idempotency_key_in_flight", 409, "A request with this Idempotency-Key is still running"),
     Unauthorized => ("unauthorized", 401, "Authentication is required"),
+    TokenExpired => ("token_expired", 401, "The access token has expired; refresh it"),
+    InvalidToken => ("invalid_token", 401, "The access token is not valid; log in again"),
     Forbidden => ("forbidden", 403, "Not allowed"),
     NotFound => ("not_found", 404, "Not found"),
     Conflict => ("conflict", 409, "Conflicts with an existing resource"),
@@ -151,12 +155,13 @@ impl From<diesel::result::Error> for AppError {
         use diesel::result::{DatabaseErrorKind, Error};
         match e {
             Error::NotFound => AppError::not_found("resource"),
-            Error::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
-                AppError::new(ErrorCode::Conflict, info.message().to_string())
-            }
             Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => {
                 tracing::warn!("database connection closed");
                 AppError::new(ErrorCode::ServiceUnavailable, "database connection lost")
+            }
+            Error::DatabaseError(kind, info) => {
+                crate::store::constraints::refusal(&kind, info.as_ref())
+                    .unwrap_or_else(|| AppError::internal(Error::DatabaseError(kind, info)))
             }
             other => AppError::internal(other),
         }
@@ -196,7 +201,9 @@ impl From<LedgerError> for AppError {
             LedgerError::AccountFrozen(_) => ErrorCode::AccountFrozen,
             LedgerError::AccountClosed(_) => ErrorCode::AccountClosed,
             LedgerError::InsufficientFunds { .. } => ErrorCode::InsufficientFunds,
-            LedgerError::Overflow(_) => ErrorCode::InvalidAmount,
+            LedgerError::Overflow(_) => ErrorCode::BalanceOutOfRange,
+            LedgerError::SameAccount(_) => ErrorCode::SameAccount,
+            LedgerError::SequenceExhausted(_) => return AppError::internal(e),
             LedgerError::TransferNotFound(_) => ErrorCode::NotFound,
             LedgerError::NotPending(_) => ErrorCode::TransferNotPending,
             LedgerError::PendingExpired(_) => ErrorCode::PendingTransferExpired,

@@ -74,7 +74,14 @@ fn unauthorized(bank: &Bank, why: &str, attempt: impl FnOnce() -> Reply) -> Repl
     let before = state(bank);
     let reply = attempt();
     assert_eq!(reply.status, 401, "{why}: {}", reply.body);
-    reply.assert_problem(401, "unauthorized");
+    // Which of the 401 codes each token gets is pinned in tests/refusals.rs.
+    let code = reply.body["code"].as_str().unwrap_or_default();
+    assert!(
+        ["unauthorized", "invalid_token", "token_expired"].contains(&code),
+        "{why}: {}",
+        reply.body
+    );
+    reply.assert_problem(401, code);
     assert_eq!(reply.header("www-authenticate"), Some("Bearer"), "{why}");
     assert!(
         reply.body.get("access_token").is_none(),
@@ -364,7 +371,7 @@ on_both_backends! {
         // A token signed with the tests' usual secret is not one of this service's.
         let other = Bank::new(backend);
         let foreign = Api::new(&bank.server.base, other.api.token.clone());
-        foreign.get("/v1/ledgers").assert_problem(401, "unauthorized");
+        foreign.get("/v1/ledgers").assert_problem(401, "invalid_token");
         assert_eq!(Api::new(&other.server.base, api.token.clone()).get("/v1/ledgers").status, 401);
     }
 
@@ -506,6 +513,80 @@ on_both_backends! {
         });
     }
 
+    look_alike_usernames_are_one_name_or_refused(backend) {
+        let bank = Bank::new(backend);
+        let role = json!([{"role": "auditor", "organisation_id": bank.organisation_id}]);
+        let create = |username: &str| {
+            bank.api.post(
+                "/v1/users",
+                &json!({"username": username, "password": PASSWORD, "roles": role}),
+                None,
+            )
+        };
+        // Case and width fold onto the bootstrap administrator's name.
+        for same in ["ADMIN", "Admin", "ＡＤＭＩＮ", "ａｄmin"] {
+            let r = refused(&bank, 409, "conflict", || create(same));
+            assert_eq!(r.body["detail"], "the username is taken", "{same}");
+        }
+        // A Cyrillic а among Latin letters is refused, not a new user.
+        refused(&bank, 400, "validation_failed", || create("\u{430}dmin")).assert_invalid("username");
+        let volunteer = json!({
+            "name": "Wang Fang", "phone": "+86 13800000004", "organisation_id": bank.organisation_id,
+            "login": {"username": "w\u{430}ng", "password": PASSWORD},
+        });
+        refused(&bank, 400, "validation_failed", || bank.api.post("/v1/volunteers", &volunteer, None))
+            .assert_invalid("login.username");
+        // Login folds the same way: every spelling is the administrator.
+        for spelling in ["admin", "ADMIN", "ＡＤＭＩＮ", " Admin "] {
+            let tokens = logged_in(&bank, spelling, PASSWORD);
+            works(&bank.api, &tokens.access, &bank.admin_id, spelling);
+        }
+        unauthorized(&bank, "the Cyrillic look-alike", || login(&bank.api, "\u{430}dmin", PASSWORD));
+        // A name is stored in its compared form.
+        let r = create("Li.Wei");
+        assert_eq!(r.status, 201, "{}", r.body);
+        assert_eq!(r.body["username"], "li.wei");
+        logged_in(&bank, "LI.WEI", PASSWORD);
+        // A row from before names were normalised still logs in as typed.
+        bank.db
+            .execute("UPDATE users SET username = 'Li.Wei' WHERE username = 'li.wei'")
+            .unwrap();
+        logged_in(&bank, "Li.Wei", PASSWORD);
+    }
+
+    passwords_longer_than_1024_bytes_are_refused_everywhere(backend) {
+        let bank = Bank::new(backend);
+        let (id, username) = staff(&bank, Role::Coordinator);
+        let session = logged_in(&bank, &username, PASSWORD);
+        let long = "p".repeat(1025);
+        let role = json!([{"role": "coordinator", "organisation_id": bank.organisation_id}]);
+        let attempts: Vec<(&str, Attempt)> = vec![
+            ("password", Box::new(|| login(&bank.api, &username, &long))),
+            ("password", Box::new(|| bank.api.post("/v1/users", &json!({"username": "long-pass", "password": long, "roles": role}), None))),
+            ("password", Box::new(|| bank.api.patch(&format!("/v1/users/{id}"), &json!({"password": long})))),
+            ("current_password", Box::new(|| change_password(&bank.api, &session.access, &long, NEW_PASSWORD))),
+            ("new_password", Box::new(|| change_password(&bank.api, &session.access, PASSWORD, &long))),
+            ("login.password", Box::new(|| bank.api.post("/v1/volunteers", &json!({
+                "name": "Wang Fang", "phone": "+86 13800000003", "organisation_id": bank.organisation_id,
+                "login": {"username": "long-pass-volunteer", "password": long},
+            }), None))),
+        ];
+        for (field, attempt) in &attempts {
+            let r = refused(&bank, 400, "validation_failed", attempt);
+            r.assert_invalid(field);
+            assert!(r.body["errors"][0]["message"].as_str().unwrap().contains("1024 bytes"), "{}", r.body);
+        }
+        // Bytes, not characters: 342 three-byte characters are over the cap.
+        refused(&bank, 400, "validation_failed", || login(&bank.api, &username, &"密".repeat(342)))
+            .assert_invalid("password");
+        // Control: exactly 1024 bytes is a password like any other.
+        let longest = "p".repeat(1024);
+        let r = bank.api.post("/v1/users", &json!({"username": "long-pass", "password": longest, "roles": role}), None);
+        assert_eq!(r.status, 201, "{}", r.body);
+        logged_in(&bank, "long-pass", &longest);
+        works(&bank.api, &session.access, &id, "after the refusals");
+    }
+
     changing_ones_password_ends_the_other_sessions(backend) {
         let bank = Bank::new(backend);
         let (id, username) = staff(&bank, Role::Coordinator);
@@ -547,8 +628,9 @@ on_both_backends! {
 }
 
 // ---------------------------------------------------------------------------
-// Failed-login throttling: per username, per client address, shared by every
-// instance through the database.
+// Failed-login throttling: per username at one address, per address, and a
+// higher ceiling per username over every address; shared by every instance
+// through the database.
 // ---------------------------------------------------------------------------
 
 on_both_backends! {
@@ -582,7 +664,7 @@ on_both_backends! {
 
     the_login_limit_lifts_when_the_window_ends(backend) {
         let env = [
-            ("TIMEBANK_LOGIN_MAX_FAILURES_PER_USER", "2"),
+            ("TIMEBANK_LOGIN_MAX_FAILURES_PER_USER_AND_ADDRESS", "2"),
             ("TIMEBANK_LOGIN_WINDOW_SECONDS", "2"),
         ];
         let bank = Bank::with_env(backend, &env);
@@ -634,7 +716,7 @@ on_both_backends! {
     }
 
     login_limits_are_shared_by_every_instance(backend) {
-        let env = [("TIMEBANK_LOGIN_MAX_FAILURES_PER_USER", "4")];
+        let env = [("TIMEBANK_LOGIN_MAX_FAILURES_PER_USER_AND_ADDRESS", "4")];
         let bank = Bank::with_env(backend, &env);
         let (_, username) = staff(&bank, Role::Coordinator);
         let (_other, elsewhere) = second_server(&bank, &env);
@@ -652,10 +734,54 @@ on_both_backends! {
         });
     }
 
+    an_attacker_at_one_address_does_not_lock_out_the_user_elsewhere(backend) {
+        let bank = Bank::new(backend);
+        let attacker = bank.api.anonymous().at_address("127.0.0.2");
+        // The default: 5 failures for one name from one address.
+        for _ in 0..5 {
+            unauthorized(&bank, "the attacker's guess", || {
+                login(&attacker, ADMIN, "not-the-password-at-all")
+            });
+        }
+        throttled(&bank, "the attacker, right password or not", 900, || {
+            login(&attacker, ADMIN, PASSWORD)
+        });
+        // The administrator at their own address is not held up.
+        let tokens = logged_in(&bank, ADMIN, PASSWORD);
+        works(&bank.api, &tokens.access, &bank.admin_id, "the real administrator");
+        // Nor is the attacker's count reset by that success.
+        throttled(&bank, "the attacker after the real login", 900, || {
+            login(&attacker, ADMIN, PASSWORD)
+        });
+    }
+
+    guessing_one_name_from_many_addresses_stays_bounded(backend) {
+        let env = [
+            ("TIMEBANK_LOGIN_MAX_FAILURES_PER_USER_AND_ADDRESS", "2"),
+            ("TIMEBANK_LOGIN_MAX_FAILURES_PER_USER", "4"),
+        ];
+        let bank = Bank::with_env(backend, &env);
+        let (_, username) = staff(&bank, Role::Coordinator);
+        for address in ["127.0.0.2", "127.0.0.3"] {
+            let api = bank.api.anonymous().at_address(address);
+            for _ in 0..2 {
+                unauthorized(&bank, "a guess under every limit", || {
+                    login(&api, &username, "not-the-password-at-all")
+                });
+            }
+        }
+        // The name's own ceiling (over the longer window) is reached: a third
+        // address gets no guess at all.
+        let third = bank.api.anonymous().at_address("127.0.0.4");
+        throttled(&bank, "a third address", 3600, || {
+            login(&third, &username, "not-the-password-at-all")
+        });
+    }
+
     concurrent_failed_logins_do_not_exceed_the_limit(backend) {
         // Guesses sent all at once must not slip past the counter.
         let env = [
-            ("TIMEBANK_LOGIN_MAX_FAILURES_PER_USER", "3"),
+            ("TIMEBANK_LOGIN_MAX_FAILURES_PER_USER_AND_ADDRESS", "3"),
             ("TIMEBANK_LOGIN_MAX_FAILURES_PER_ADDRESS", "1000"),
         ];
         let bank = Bank::with_env(backend, &env);

@@ -264,9 +264,25 @@ fn with_authorization(base: &str, authorization: Option<&str>, body: &Value) -> 
 
 /// A 401 says how to authenticate; `why` names the case when it fails.
 fn assert_unauthorized(reply: &Reply, why: &str) {
+    assert_refused_token(reply, "unauthorized", why);
+}
+
+/// A 401 with `code`, the Bearer challenge, and a detail in words: none of the
+/// JWT library's own error names.
+fn assert_refused_token(reply: &Reply, code: &str, why: &str) {
     assert_eq!(reply.status, 401, "{why}: {}", reply.body);
-    reply.assert_problem(401, "unauthorized");
+    reply.assert_problem(401, code);
     assert_eq!(reply.header("www-authenticate"), Some("Bearer"), "{why}");
+    let detail = reply.body["detail"].as_str().unwrap();
+    for library_text in [
+        "ExpiredSignature",
+        "InvalidSignature",
+        "InvalidToken",
+        "Error(",
+        "kind",
+    ] {
+        assert!(!detail.contains(library_text), "{why}: {detail}");
+    }
 }
 
 /// Asserts an answer is a replay of `first`: same status, body and Location.
@@ -511,6 +527,135 @@ on_both_backends! {
         refused(&bank, 409, "conflict", || {
             bank.api.post("/v1/accounts", &issuance, None)
         });
+    }
+
+    control_characters_in_text_are_refused(backend) {
+        let bank = Bank::new(backend);
+        let root = bank.organisation_id.clone();
+        let org = bank.organisation("District", "district", &root);
+        let wallet = funded_wallet(&bank, "Li Wei", "5.00");
+        let shop = bank.open_account("partner", "Corner shop");
+        let (person, token) = bank.person(Role::Coordinator, &org);
+        let volunteer = bank.api.post(
+            "/v1/volunteers",
+            &json!({"name": "Wang Fang", "phone": "+86 13800000001", "organisation_id": org}),
+            None,
+        );
+        assert_eq!(volunteer.status, 201, "{}", volunteer.body);
+        let volunteer = volunteer.id();
+        let nul = "a\u{0}b";
+        let role = json!([{"role": "coordinator", "organisation_id": org}]);
+        let api = &bank.api;
+        let attempts: Vec<(&str, TextAttempt)> = vec![
+            ("name", Box::new(|t| api.post("/v1/organisations", &json!({"name": t, "kind": "community", "parent_id": org}), None))),
+            ("name", Box::new(|t| api.patch(&format!("/v1/organisations/{org}"), &json!({"name": t})))),
+            ("name", Box::new(|t| api.post("/v1/volunteers", &json!({"name": t, "phone": "+86 13800000002", "organisation_id": org}), None))),
+            ("name", Box::new(|t| api.patch(&format!("/v1/volunteers/{volunteer}"), &json!({"name": t})))),
+            ("name", Box::new(|t| api.post("/v1/ledgers", &json!({"code": "other", "name": t}), Some(&fresh_key())))),
+            ("name", Box::new(|t| api.post("/v1/accounts", &json!({"ledger_id": bank.ledger_id, "kind": "partner", "name": t}), None))),
+            ("external_ref", Box::new(|t| api.post("/v1/accounts", &json!({"ledger_id": bank.ledger_id, "kind": "partner", "name": "Shop", "external_ref": t}), None))),
+            ("display_name", Box::new(|t| api.post("/v1/users", &json!({"username": "newcomer", "password": PASSWORD, "display_name": t, "roles": role}), None))),
+            ("external_subject", Box::new(|t| api.post("/v1/users", &json!({"username": "newcomer", "external_subject": t, "roles": role}), None))),
+            ("display_name", Box::new(|t| api.patch(&format!("/v1/users/{person}"), &json!({"display_name": t})))),
+            ("external_subject", Box::new(|t| api.patch(&format!("/v1/users/{person}"), &json!({"external_subject": t})))),
+            ("display_name", Box::new(|t| api.with_token(&token).patch("/v1/me", &json!({"display_name": t})))),
+            ("description", Box::new(|t| post_transfer(api, &with(shorthand(&wallet, &shop, "1.00"), "description", json!(t))))),
+            ("external_ref", Box::new(|t| post_transfer(api, &with(shorthand(&wallet, &shop, "1.00"), "external_ref", json!(t))))),
+            ("username", Box::new(|t| login(&api.anonymous(), t, PASSWORD))),
+        ];
+        for (field, attempt) in &attempts {
+            for text in [nul, "bell\u{7}"] {
+                let r = refused(&bank, 400, "validation_failed", || attempt(text));
+                r.assert_invalid(field);
+            }
+        }
+        // One-line fields refuse tab and line breaks; a description may have them.
+        refused(&bank, 400, "validation_failed", || attempts[0].1("tab\there")).assert_invalid("name");
+        let multi_line = with(shorthand(&wallet, &shop, "1.00"), "description", json!("two\nlines\tand a tab"));
+        assert_eq!(post_transfer(api, &multi_line).status, 201);
+        for (path, field) in [
+            ("/v1/volunteers?card_number=%00", "card_number"),
+            ("/v1/audit-log?entity_type=%00", "entity_type"),
+            ("/v1/audit-log?action=a%00", "action"),
+            ("/v1/audit-log?entity_id=%00", "entity_id"),
+            ("/v1/transfers?external_ref=%00", "external_ref"),
+        ] {
+            refused(&bank, 400, "validation_failed", || api.get(path)).assert_invalid(field);
+        }
+    }
+
+    parse_errors_name_the_field_in_words(backend) {
+        let bank = Bank::new(backend);
+        let wallet = funded_wallet(&bank, "Li Wei", "5.00");
+        let shop = bank.open_account("partner", "Corner shop");
+        let r = refused(&bank, 400, "validation_failed", || {
+            bank.api.get(&format!("/v1/accounts/{wallet}/balance?as_of=2026-01-01"))
+        });
+        r.assert_invalid("as_of");
+        assert!(r.body["errors"][0]["message"].as_str().unwrap().contains("RFC 3339"), "{}", r.body);
+        refused(&bank, 400, "validation_failed", || bank.api.get("/v1/transfers?limit=lots"))
+            .assert_invalid("limit");
+        refused(&bank, 400, "validation_failed", || bank.api.get("/v1/transfers?account_id=42"))
+            .assert_invalid("account_id");
+
+        let negative = with_postings(vec![
+            leg(&wallet, "debit", json!("-5.00")),
+            leg(&shop, "credit", json!("5.00")),
+        ]);
+        let r = refused_transfer(&bank, &negative, 400, "invalid_amount");
+        assert_eq!(r.body["errors"][0]["field"], "postings[0].amount", "{}", r.body);
+        let message = r.body["errors"][0]["message"].as_str().unwrap();
+        assert!(message.contains("greater than zero"), "{message}");
+        let number = with(shorthand(&wallet, &shop, "1.00"), "amount", json!(5));
+        let r = refused_transfer(&bank, &number, 400, "invalid_amount");
+        assert_eq!(r.body["errors"][0]["field"], "amount", "{}", r.body);
+        let missing = json!({"kind": "adjustment", "postings": [{"account_id": wallet, "direction": "debit"}]});
+        refused_transfer(&bank, &missing, 400, "validation_failed").assert_invalid("postings[0].amount");
+        let bad_id = with(shorthand(&wallet, &shop, "1.00"), "credit_account_id", json!("shop"));
+        refused_transfer(&bank, &bad_id, 400, "validation_failed").assert_invalid("credit_account_id");
+        let r = refused(&bank, 400, "validation_failed", || {
+            bank.api.post_raw("/v1/transfers", "application/json", b"{\"kind\": ".to_vec(), Some(&fresh_key()))
+        });
+        r.assert_invalid("body");
+
+        // An id in the path that is not a UUID names nothing.
+        let r = bank.api.get("/v1/transfers/not-a-uuid");
+        r.assert_problem(404, "not_found");
+        let detail = r.body["detail"].as_str().unwrap();
+        assert!(!detail.contains("deserialize") && !detail.contains("UUID parsing"), "{detail}");
+    }
+
+    racing_creations_of_one_username_get_a_conflict_in_words(backend) {
+        let bank = Bank::new(backend);
+        let body = json!({
+            "username": "same-name",
+            "password": PASSWORD,
+            "roles": [{"role": "auditor", "organisation_id": bank.organisation_id}],
+        });
+        // Enough at once that, on PostgreSQL, some pass the app's own check
+        // together and meet the unique constraint.
+        let start = std::sync::Barrier::new(8);
+        let replies: Vec<Reply> = thread::scope(|s| {
+            let workers: Vec<_> = (0..8)
+                .map(|_| {
+                    let (api, body, start) = (&bank.api, &body, &start);
+                    s.spawn(move || {
+                        start.wait();
+                        api.post("/v1/users", body, None)
+                    })
+                })
+                .collect();
+            workers.into_iter().map(|w| w.join().unwrap()).collect()
+        });
+        assert_eq!(replies.iter().filter(|r| r.status == 201).count(), 1);
+        for r in replies.iter().filter(|r| r.status != 201) {
+            r.assert_problem(409, "conflict");
+            let detail = r.body["detail"].as_str().unwrap();
+            assert!(detail.contains("username") && detail.contains("taken"), "{detail}");
+            for database_text in ["duplicate key", "constraint", "users_username", "UNIQUE"] {
+                assert!(!detail.contains(database_text), "{detail}");
+            }
+        }
     }
 
     list_queries_are_checked(backend) {
@@ -903,6 +1048,44 @@ on_both_backends! {
         bank.assert_verified();
     }
 
+    an_account_cannot_pay_itself(backend) {
+        let bank = Bank::new(backend);
+        let wallet = funded_wallet(&bank, "Li Wei", "10.00");
+        let shop = bank.open_account("partner", "Corner shop");
+        let r = refused_transfer(&bank, &shorthand(&wallet, &wallet, "1.00"), 422, "same_account");
+        assert!(r.body["detail"].as_str().unwrap().contains(&wallet), "{}", r.body);
+        // In a postings list too, and for a hold.
+        let body = with_postings(vec![
+            leg(&wallet, "debit", json!("2.00")),
+            leg(&shop, "credit", json!("1.00")),
+            leg(&wallet, "credit", json!("1.00")),
+        ]);
+        refused_transfer(&bank, &body, 422, "same_account");
+        let held = with(shorthand(&shop, &shop, "1.00"), "pending", json!(true));
+        refused_transfer(&bank, &held, 422, "same_account");
+        bank.assert_verified();
+    }
+
+    totals_that_would_leave_i64_are_refused_not_wrapped(backend) {
+        let bank = Bank::new(backend);
+        let (ledger, issuance) = second_ledger(&bank, "fine", 8);
+        let wallet = open_account_in(&bank, &ledger, "volunteer", "Big earner");
+        let largest = "9999999999.99999999";
+        for _ in 0..9 {
+            let r = post_transfer(&bank.api, &shorthand(&issuance, &wallet, largest));
+            assert_eq!(r.status, 201, "{}", r.body);
+        }
+        let before = available(&bank, &issuance);
+        assert_eq!(before, "-89999999999.99999991");
+        // A tenth posted transfer and a hold of the same amount are refused
+        // alike: neither may wrap the issuance account's totals.
+        let tenth = shorthand(&issuance, &wallet, largest);
+        refused_transfer(&bank, &tenth, 422, "balance_out_of_range");
+        let held = with(tenth, "pending", json!(true));
+        refused_transfer(&bank, &held, 422, "balance_out_of_range");
+        assert_eq!(available(&bank, &issuance), before);
+    }
+
     a_reversal_that_would_overdraw_is_refused(backend) {
         let bank = Bank::new(backend);
         let wallet = funded_wallet(&bank, "Li Wei", "10.00");
@@ -1276,20 +1459,19 @@ on_both_backends! {
         let wallet = bank.wallet("Li Wei");
         let body = shorthand(&bank.issuance_id, &wallet, "1.00");
         let base = bank.server.base.clone();
-        for authorization in [
-            None,
-            Some("Bearer garbage"),
-            Some("Bearer "),
-            Some("Basic YWRtaW46cGFzcw=="),
-            Some("garbage"),
+        for (authorization, code) in [
+            (None, "unauthorized"),
+            (Some("Bearer garbage"), "invalid_token"),
+            (Some("Bearer "), "unauthorized"),
+            (Some("Basic YWRtaW46cGFzcw=="), "unauthorized"),
+            (Some("garbage"), "unauthorized"),
         ] {
             let why = format!("Authorization: {authorization:?}");
-            let r = refused(&bank, 401, "unauthorized", || {
+            refused(&bank, 401, code, || {
                 let r = with_authorization(&base, authorization, &body);
-                assert_unauthorized(&r, &why);
+                assert_refused_token(&r, code, &why);
                 r
             });
-            assert_unauthorized(&r, &why);
         }
         // Reads are guarded too.
         let anonymous = bank.api.anonymous();
@@ -1313,6 +1495,7 @@ on_both_backends! {
         let tokens = [
             (
                 "another secret",
+                "invalid_token",
                 mint(
                     &bank,
                     b"another-secret-that-is-long-enough-987654",
@@ -1322,54 +1505,55 @@ on_both_backends! {
             ),
             (
                 "expired",
+                "token_expired",
                 mint(&bank, secret, Algorithm::HS256, |c| {
                     c.iat = now - 3600;
                     c.nbf = now - 3600;
                     c.exp = now - 600;
                 }),
             ),
-            ("alg none", unsigned(&bank)),
+            ("alg none", "invalid_token", unsigned(&bank)),
             (
-                "HS512, not the pinned HS256",
+                "HS512, not the pinned HS256", "invalid_token",
                 mint(&bank, secret, Algorithm::HS512, |_| {}),
             ),
             (
-                "wrong issuer",
+                "wrong issuer", "invalid_token",
                 mint(&bank, secret, Algorithm::HS256, |c| {
                     c.iss = "someone-else".into()
                 }),
             ),
             (
-                "wrong audience",
+                "wrong audience", "invalid_token",
                 mint(&bank, secret, Algorithm::HS256, |c| {
                     c.aud = "another-api".into()
                 }),
             ),
             (
-                "not yet valid",
+                "not yet valid", "invalid_token",
                 mint(&bank, secret, Algorithm::HS256, |c| c.nbf = now + 600),
             ),
             (
-                "a session that does not exist",
+                "a session that does not exist", "unauthorized",
                 mint(&bank, secret, Algorithm::HS256, |c| c.sid = random_id()),
             ),
             (
-                "a user who does not exist",
+                "a user who does not exist", "unauthorized",
                 mint(&bank, secret, Algorithm::HS256, |c| c.sub = random_id()),
             ),
             (
-                "subject not an id",
+                "subject not an id", "invalid_token",
                 mint(&bank, secret, Algorithm::HS256, |c| c.sub = "admin".into()),
             ),
         ];
-        for (why, token) in &tokens {
+        for (why, code, token) in &tokens {
             let api = bank.api.with_token(token);
-            refused(&bank, 401, "unauthorized", || {
+            refused(&bank, 401, code, || {
                 let r = post_transfer(&api, &body);
-                assert_unauthorized(&r, why);
+                assert_refused_token(&r, code, why);
                 r
             });
-            assert_unauthorized(&api.get("/v1/accounts"), why);
+            assert_refused_token(&api.get("/v1/accounts"), code, why);
         }
         // Control: the same minting, untweaked, is accepted.
         let good = bank

@@ -13,7 +13,7 @@ use super::names::valid_name;
 use super::organisations::named;
 use super::page::{Limit, Page};
 use crate::domain::{
-    AccountId, AccountKind, AccountStatus, Direction, LedgerId, OrganisationId, Points, Role,
+    AccountId, AccountKind, AccountStatus, Direction, LedgerId, Line, OrganisationId, Points, Role,
     TransferId, TransferKind,
 };
 use crate::error::{AppError, ErrorCode};
@@ -30,14 +30,15 @@ pub struct OpenAccountRequest {
     #[serde(default)]
     pub organisation_id: Option<OrganisationId>,
     pub kind: AccountKind,
-    #[schema(min_length = 1, max_length = 200)]
-    pub name: String,
+    #[schema(value_type = String, min_length = 1, max_length = 200)]
+    pub name: Line,
     /// Refuse debits beyond credits. Default: true for every kind but issuance
     /// and settlement.
     #[serde(default)]
     pub no_overdraft: Option<bool>,
     #[serde(default)]
-    pub external_ref: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub external_ref: Option<Line>,
 }
 
 #[derive(Clone, Debug, Serialize, ToSchema)]
@@ -73,6 +74,12 @@ impl AccountView {
     fn new(row: &AccountRow, scale: u32) -> Result<Self, AppError> {
         let state = row.state()?;
         let show = |p: Points| p.to_decimal_string(scale);
+        // The engine keeps balances inside i64; a row that is not was edited.
+        let checked = |p: Option<Points>| {
+            p.map(show).ok_or_else(|| {
+                AppError::internal(format!("account {} totals out of range", state.id))
+            })
+        };
         Ok(Self {
             id: state.id,
             ledger_id: state.ledger_id,
@@ -82,10 +89,10 @@ impl AccountView {
             no_overdraft: state.no_overdraft,
             status: state.status,
             balances: Balances {
-                posted: show(state.posted_balance()),
+                posted: checked(state.posted_balance())?,
                 pending_debits: show(state.debits_pending),
                 pending_credits: show(state.credits_pending),
-                available: show(state.available()),
+                available: checked(state.available())?,
             },
             version: state.version,
             external_ref: row.external_ref.clone(),
@@ -220,7 +227,7 @@ pub fn open_account(
         debits_pending: 0,
         credits_pending: 0,
         version: 0,
-        external_ref: request.external_ref.clone(),
+        external_ref: request.external_ref.clone().map(String::from),
         created_at: to_db_time(crate::ledger::engine::journal_time(Utc::now())),
     };
     accounts::insert(conn, &row)?;
@@ -461,7 +468,7 @@ impl App {
                 (StatusChange::Freeze, _) => AccountStatus::Frozen,
                 (StatusChange::Unfreeze, _) => AccountStatus::Open,
                 (StatusChange::Close, _) => {
-                    let empty = state.posted_balance() == Points::ZERO
+                    let empty = state.posted_balance() == Some(Points::ZERO)
                         && state.debits_pending == Points::ZERO
                         && state.credits_pending == Points::ZERO;
                     if !empty {

@@ -8,7 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::App;
 use super::caller::Caller;
 use super::page::{Limit, Page};
-use crate::domain::{AuditEntryId, OrganisationId, Role, UserId};
+use crate::domain::{AuditEntryId, Line, OrganisationId, Role, UserId};
 use crate::error::AppError;
 use crate::store::DbConnection;
 use crate::store::audit_log::{self, AuditFilter, AuditRow};
@@ -75,11 +75,14 @@ pub struct AuditEntryView {
 #[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     /// e.g. `user` (roles included), `organisation`, `volunteer`, `account`, `setting`.
-    pub entity_type: Option<String>,
-    pub entity_id: Option<String>,
+    #[param(value_type = Option<String>)]
+    pub entity_type: Option<Line>,
+    #[param(value_type = Option<String>)]
+    pub entity_id: Option<Line>,
     pub actor_id: Option<UserId>,
     /// e.g. `user.disabled`.
-    pub action: Option<String>,
+    #[param(value_type = Option<String>)]
+    pub action: Option<Line>,
     pub limit: Option<u32>,
     pub cursor: Option<AuditEntryId>,
 }
@@ -127,10 +130,10 @@ impl App {
         let subtrees = caller.subtrees(&roles);
         let everything = caller.everywhere(&roles);
         let filter = AuditFilter {
-            entity_type: query.entity_type,
-            entity_id: query.entity_id,
+            entity_type: query.entity_type.map(String::from),
+            entity_id: query.entity_id.map(String::from),
             actor_id: query.actor_id.map(|a| a.to_string()),
-            action: query.action,
+            action: query.action.map(String::from),
         };
         let after = query.cursor.map(|c| c.to_string());
         let rows = self

@@ -34,10 +34,7 @@ pub fn bootstrap(
     username: &str,
     password: &str,
 ) -> Result<Bootstrapped, AppError> {
-    let username = username.trim();
-    if username.is_empty() || username.len() > 64 {
-        return Err(AppError::invalid_field("username", "1 to 64 characters"));
-    }
+    let username = super::users::valid_username("username", username)?;
     let password_hash = passwords::hash(password)?;
     write_transaction(conn, |conn| {
         let now = Utc::now();
@@ -68,7 +65,7 @@ pub fn bootstrap(
                     conn,
                     &CreateLedgerRequest {
                         code: DEFAULT_LEDGER_CODE.into(),
-                        name: "Volunteer points".into(),
+                        name: super::names::line("name", "Volunteer points")?,
                         asset_scale: Some(2),
                         organisation_id: None,
                     },
@@ -88,7 +85,7 @@ pub fn bootstrap(
                 ledger
             }
         };
-        let user = insert_user(conn, username, password_hash, username, None)?;
+        let user = insert_user(conn, &username, password_hash, username.as_str(), None)?;
         let user_id: UserId = parse_column(&user.id, "users.id")?;
         insert_grant(conn, &user_id, Role::Admin, &root)?;
         audit::record(

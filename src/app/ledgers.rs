@@ -13,7 +13,7 @@ use super::names::valid_name;
 use super::organisations::named;
 use super::page::{Limit, Page};
 use crate::domain::amount::MAX_SCALE;
-use crate::domain::{AccountId, AccountKind, LedgerId, OrganisationId};
+use crate::domain::{AccountId, AccountKind, LedgerId, Line, OrganisationId};
 use crate::domain::{OrgPath, Role};
 use crate::error::{AppError, ErrorCode};
 use crate::ledger::LedgerHead;
@@ -26,8 +26,8 @@ pub struct CreateLedgerRequest {
     /// Short unique code, e.g. `points`.
     #[schema(pattern = "^[a-z0-9_-]{1,32}$")]
     pub code: String,
-    #[schema(min_length = 1, max_length = 200)]
-    pub name: String,
+    #[schema(value_type = String, min_length = 1, max_length = 200)]
+    pub name: Line,
     /// Decimal places of amounts (0 to 8, default 2).
     #[serde(default)]
     pub asset_scale: Option<u32>,
@@ -149,7 +149,7 @@ pub fn create_ledger(
             ledger_id: id,
             organisation_id: None,
             kind: AccountKind::Issuance,
-            name: format!("{name} issuance"),
+            name: super::names::line("name", format!("{name} issuance"))?,
             no_overdraft: None,
             external_ref: None,
         },

@@ -11,7 +11,7 @@ use super::caller::{Caller, RoleGrant};
 use super::identity::grants_from_rows;
 use super::login_throttle::{self, Buckets};
 use super::passwords;
-use crate::domain::{SessionId, UserId, UserStatus};
+use crate::domain::{Line, Password, SessionId, UserId, UserStatus, Username};
 use crate::error::AppError;
 use crate::store::rows::{from_db_time, parse_column, to_db_time};
 use crate::store::sessions::{self, RefreshTokenRow, SessionRow};
@@ -20,8 +20,10 @@ use crate::store::{DbConnection, users, write_transaction};
 #[derive(Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
-    pub username: String,
-    pub password: String,
+    #[schema(value_type = String)]
+    pub username: Line,
+    #[schema(value_type = String, max_length = 1024)]
+    pub password: Password,
 }
 
 #[derive(Clone, Deserialize, ToSchema)]
@@ -78,19 +80,35 @@ impl App {
             ));
         }
         let limits = self.login_limits;
-        let buckets = Buckets::new(&request.username, address.as_deref());
-        let username = request.username.clone();
+        // Compared as stored: in the RFC 8265 form. A name that has no such
+        // form belongs to nobody, and is refused like an unknown one; such
+        // names share one counter (they may be any length).
+        let username = Username::parse(&request.username).ok();
+        let counted_as = username
+            .as_ref()
+            .map_or_else(|| "(not a username)".to_string(), Username::to_string);
+        let buckets = Buckets::new(&counted_as, address.as_deref());
+        let typed = request.username.trim().to_string();
         let now = Utc::now();
         let found = self
             .store
             .run(move |conn| {
                 write_transaction(conn, |conn| {
                     login_throttle::admit(conn, &limits, &buckets, now)?;
-                    users::find_by_username(conn, &username)
+                    let Some(name) = &username else {
+                        return Ok(None);
+                    };
+                    match users::find_by_username(conn, name.as_str())? {
+                        Some(user) => Ok(Some(user)),
+                        // Rows made before names were normalised hold them as
+                        // typed; their owners still log in so.
+                        None if typed != name.as_str() => users::find_by_username(conn, &typed),
+                        None => Ok(None),
+                    }
                 })
             })
             .await?;
-        let password = request.password;
+        let password = request.password.as_str().to_string();
         // Hashing is slow on purpose; keep it off the async threads.
         let user = tokio::task::spawn_blocking(move || match found {
             Some(user) if passwords::verify(&password, &user.password_hash) => Some(user),
@@ -102,7 +120,7 @@ impl App {
         })
         .await
         .map_err(AppError::internal)?;
-        let buckets = Buckets::new(&request.username, address.as_deref());
+        let buckets = Buckets::new(&counted_as, address.as_deref());
         let Some(user) = user.filter(|u| u.status == UserStatus::Active.as_str()) else {
             // The attempt is already counted.
             return Err(refused());

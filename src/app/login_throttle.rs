@@ -1,5 +1,9 @@
-//! Failed-login throttling per username and per client address. Counted in the
-//! database, so the limits hold across every instance on one PostgreSQL.
+//! Failed-login throttling, counted in the database so the limits hold across
+//! every instance on one PostgreSQL. Three counters: a username from one
+//! address (the tight one: an attacker at one address runs out of guesses
+//! there and only there), an address over every name (guessing many names),
+//! and a username over every address (a higher ceiling over a longer window:
+//! guessing from many addresses stays bounded too).
 
 use chrono::{DateTime, Duration, Utc};
 
@@ -10,29 +14,34 @@ use crate::store::{DbConnection, login_throttle};
 
 /// The buckets one login attempt counts against.
 pub struct Buckets {
+    user_at_address: String,
+    address: String,
     user: String,
-    address: Option<String>,
 }
 
 impl Buckets {
+    /// `username` in its compared form, so every spelling shares counters.
     pub fn new(username: &str, address: Option<&str>) -> Self {
+        let address = address.unwrap_or("unknown");
         Self {
-            user: format!("user:{}", username.to_lowercase()),
-            address: address.map(|a| format!("address:{a}")),
+            user_at_address: format!("user-at-address:{address} {username}"),
+            address: format!("address:{address}"),
+            user: format!("user:{username}"),
         }
     }
 
-    fn each<'a>(&'a self, limits: &LoginLimits) -> Vec<(&'a str, u32)> {
-        let mut all = vec![(self.user.as_str(), limits.per_user)];
-        if let Some(a) = &self.address {
-            all.push((a.as_str(), limits.per_address));
-        }
-        all
+    fn each(&self, limits: &LoginLimits) -> [(&str, u32, Duration); 3] {
+        let seconds = |d: std::time::Duration| Duration::seconds(d.as_secs() as i64);
+        [
+            (
+                &self.user_at_address,
+                limits.per_user_address,
+                seconds(limits.window),
+            ),
+            (&self.address, limits.per_address, seconds(limits.window)),
+            (&self.user, limits.per_user, seconds(limits.user_window)),
+        ]
     }
-}
-
-fn window(limits: &LoginLimits) -> Duration {
-    Duration::seconds(limits.window.as_secs() as i64)
 }
 
 /// Counts this attempt against every bucket before the password is checked,
@@ -45,15 +54,15 @@ pub fn admit(
     buckets: &Buckets,
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
-    let floor = to_db_time(now - window(limits));
     let mut wait: Option<i64> = None;
-    for (bucket, limit) in buckets.each(limits) {
+    for (bucket, limit, window) in buckets.each(limits) {
+        let floor = to_db_time(now - window);
         login_throttle::record_failure(conn, bucket, to_db_time(now), floor)?;
         let Some((start, attempts)) = login_throttle::get(conn, bucket)? else {
             continue;
         };
         if attempts > limit as i32 {
-            let ends = from_db_time(start) + window(limits);
+            let ends = from_db_time(start) + window;
             let seconds = (ends - now).num_seconds().max(1);
             wait = Some(wait.map_or(seconds, |w| w.max(seconds)));
         }
@@ -71,13 +80,12 @@ pub fn admit(
     }
 }
 
-/// The attempt succeeded: the user's count starts again, and the address gets
-/// its attempt back (one address may be guessing at many names, so its other
-/// failures stay).
+/// The attempt succeeded: the user's count at this address starts again;
+/// the address and the username over every address get this attempt back
+/// (their other failures may be someone else's guesses, so they stay).
 pub fn succeeded(conn: &mut DbConnection, buckets: &Buckets) -> Result<(), AppError> {
-    login_throttle::clear(conn, &buckets.user)?;
-    if let Some(address) = &buckets.address {
-        login_throttle::forgive_one(conn, address)?;
-    }
+    login_throttle::clear(conn, &buckets.user_at_address)?;
+    login_throttle::forgive_one(conn, &buckets.address)?;
+    login_throttle::forgive_one(conn, &buckets.user)?;
     Ok(())
 }

@@ -112,7 +112,8 @@ impl App {
                     Ok(_) => {}
                     Err(e) => tracing::warn!(error = %e, "purging idempotency keys failed"),
                 }
-                let window = chrono::Duration::seconds(self.login_limits.window.as_secs() as i64);
+                let window =
+                    chrono::Duration::seconds(self.login_limits.longest_window().as_secs() as i64);
                 let purged = self
                     .store
                     .run(move |conn| {

@@ -12,7 +12,7 @@ use super::caller::Caller;
 use super::idempotency::{Claim, StoredResponse, run_once};
 use super::names::valid_name;
 use super::page::{Limit, Page};
-use crate::domain::{OrgPath, OrganisationId, OrganisationKind, Role};
+use crate::domain::{Line, OrgPath, OrganisationId, OrganisationKind, Role};
 use crate::error::AppError;
 use crate::store::organisations::{self, OrganisationFilter, OrganisationRow};
 use crate::store::rows::{from_db_time, parse_column, to_db_time};
@@ -24,8 +24,8 @@ pub const ANY_ROLE: &[Role] = Role::ALL;
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateOrganisationRequest {
-    #[schema(min_length = 1, max_length = 200)]
-    pub name: String,
+    #[schema(value_type = String, min_length = 1, max_length = 200)]
+    pub name: Line,
     pub kind: OrganisationKind,
     /// The node to create it under (the root is made by `timebank bootstrap`).
     pub parent_id: OrganisationId,
@@ -36,7 +36,8 @@ pub struct CreateOrganisationRequest {
 #[serde(deny_unknown_fields)]
 pub struct UpdateOrganisationRequest {
     #[serde(default)]
-    pub name: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub name: Option<Line>,
     /// Move the node, with its whole subtree, under this one.
     #[serde(default)]
     pub parent_id: Option<OrganisationId>,

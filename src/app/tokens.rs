@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use super::caller::RoleGrant;
 use crate::config::IdentityProviderConfig;
 use crate::domain::{SessionId, UserId};
-use crate::error::AppError;
+use crate::error::{AppError, ErrorCode};
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct GrantClaim {
@@ -88,7 +88,37 @@ pub struct IssuedToken {
 }
 
 fn refused(why: impl std::fmt::Display) -> AppError {
-    AppError::unauthorized(format!("invalid access token: {why}"))
+    AppError::new(
+        ErrorCode::InvalidToken,
+        format!("invalid access token: {why}"),
+    )
+}
+
+/// A library refusal in words a client can act on: an expired token is
+/// `token_expired` (refresh it); anything else is `invalid_token` (log in
+/// again). The library's own text goes to the log only.
+fn undecodable(err: jsonwebtoken::errors::Error) -> AppError {
+    use jsonwebtoken::errors::ErrorKind as K;
+    tracing::debug!(error = %err, "access token refused");
+    let why = match err.kind() {
+        K::ExpiredSignature => {
+            return AppError::new(
+                ErrorCode::TokenExpired,
+                "the access token has expired; get a new one with POST /v1/auth/refresh",
+            );
+        }
+        K::ImmatureSignature => "it is not valid yet".to_string(),
+        K::InvalidSignature => "its signature does not verify".to_string(),
+        K::InvalidIssuer => "it was issued by someone else".to_string(),
+        K::InvalidAudience => "it is meant for another service".to_string(),
+        K::InvalidSubject => "its subject is not accepted".to_string(),
+        K::MissingRequiredClaim(claim) => format!("it has no {claim:?} claim"),
+        K::InvalidAlgorithm | K::InvalidAlgorithmName | K::MissingAlgorithm => {
+            "it is signed with an algorithm this service does not accept".to_string()
+        }
+        _ => "it is not a well-formed JWT".to_string(),
+    };
+    refused(why)
 }
 
 impl TokenService {
@@ -218,7 +248,7 @@ impl TokenService {
     /// Checks the signature and claims and returns who the token speaks for.
     pub fn verify(&self, token: &str) -> Result<Subject, AppError> {
         // `alg: none` and unknown algorithms fail here: the header does not parse.
-        let header = jsonwebtoken::decode_header(token).map_err(refused)?;
+        let header = jsonwebtoken::decode_header(token).map_err(undecodable)?;
         if header.alg == Algorithm::HS256 {
             if !self.local_accepted {
                 return Err(refused(
@@ -253,8 +283,9 @@ impl TokenService {
         validation.validate_nbf = true;
         validation.leeway = 5;
         let data =
-            jsonwebtoken::decode::<ExternalClaims>(token, key, &validation).map_err(refused)?;
-        if data.claims.sub.is_empty() || data.claims.sub.len() > 255 {
+            jsonwebtoken::decode::<ExternalClaims>(token, key, &validation).map_err(undecodable)?;
+        let sub = &data.claims.sub;
+        if sub.is_empty() || sub.len() > 255 || crate::domain::text::check(sub, false).is_err() {
             return Err(refused("bad subject"));
         }
         Ok(Subject::External {
@@ -265,7 +296,7 @@ impl TokenService {
     fn verify_local(&self, token: &str) -> Result<Subject, AppError> {
         let data =
             jsonwebtoken::decode::<Claims>(token, &self.local.decoding, &self.local.validation)
-                .map_err(refused)?;
+                .map_err(undecodable)?;
         let claims = data.claims;
         Ok(Subject::Local {
             user: claims.sub.parse().map_err(|_| refused("bad subject"))?,

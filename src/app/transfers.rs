@@ -13,7 +13,9 @@ use super::idempotency::{Claim, StoredResponse};
 use super::page::{Limit, Page};
 use super::transfer_act::{TransferAct, transfer_answer};
 use super::transfer_view::TransferView;
-use crate::domain::{AccountId, Amount, Direction, LedgerId, Role, TransferId, TransferKind};
+use crate::domain::{
+    AccountId, Amount, Direction, LedgerId, Line, Note, Role, TransferId, TransferKind,
+};
 use crate::error::AppError;
 use crate::ledger::command::Provenance;
 use crate::ledger::{Command, JournalEntry, LedgerError, LegRequest, NewTransfer, Resolution};
@@ -34,7 +36,8 @@ pub struct PostingRequest {
 
 /// A journal entry to record. Give either `postings` (two or more legs, debits
 /// equal to credits) or the two-leg shorthand `debit_account_id`,
-/// `credit_account_id` and `amount`.
+/// `credit_account_id` and `amount`. No account may be both debited and
+/// credited in one transfer (`same_account`, 422).
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateTransferRequest {
@@ -57,9 +60,11 @@ pub struct CreateTransferRequest {
     #[serde(default)]
     pub timeout_seconds: Option<u64>,
     #[serde(default)]
-    pub external_ref: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub external_ref: Option<Line>,
     #[serde(default)]
-    pub description: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub description: Option<Note>,
     /// Free JSON object kept with the transfer.
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
@@ -69,7 +74,8 @@ pub struct CreateTransferRequest {
     pub event_time: Option<DateTime<Utc>>,
     /// The person the caller acts for.
     #[serde(default)]
-    pub on_behalf_of: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub on_behalf_of: Option<Line>,
 }
 
 /// Optional note for a post, void or reversal.
@@ -77,9 +83,11 @@ pub struct CreateTransferRequest {
 #[serde(deny_unknown_fields)]
 pub struct SettleRequest {
     #[serde(default)]
-    pub description: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub description: Option<Note>,
     #[serde(default)]
-    pub external_ref: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub external_ref: Option<Line>,
 }
 
 #[derive(Clone, Debug, Deserialize, IntoParams)]
@@ -90,13 +98,14 @@ pub struct TransferQuery {
     /// Only transfers with a posting on this account.
     pub account_id: Option<AccountId>,
     pub kind: Option<TransferKind>,
-    pub external_ref: Option<String>,
+    #[param(value_type = Option<String>)]
+    pub external_ref: Option<Line>,
     /// 1 to 200, default 50.
     pub limit: Option<u32>,
     pub cursor: Option<TransferId>,
 }
 
-fn optional_text(field: &str, value: &Option<String>) -> Result<(), AppError> {
+fn optional_text(field: &str, value: Option<&str>) -> Result<(), AppError> {
     match value {
         Some(v) if v.len() > MAX_TEXT => Err(AppError::invalid_field(
             field,
@@ -148,9 +157,9 @@ impl CreateTransferRequest {
         if legs.len() > 64 {
             return Err(AppError::invalid_field("postings", "at most 64 postings"));
         }
-        optional_text("external_ref", &self.external_ref)?;
-        optional_text("description", &self.description)?;
-        optional_text("on_behalf_of", &self.on_behalf_of)?;
+        optional_text("external_ref", self.external_ref.as_deref())?;
+        optional_text("description", self.description.as_deref())?;
+        optional_text("on_behalf_of", self.on_behalf_of.as_deref())?;
         let metadata = match &self.metadata {
             None => None,
             Some(v @ serde_json::Value::Object(_)) => {
@@ -191,9 +200,9 @@ impl CreateTransferRequest {
             timeout_at,
             provenance: Provenance {
                 actor_id: caller.user_id.to_string(),
-                on_behalf_of: self.on_behalf_of,
-                description: self.description,
-                external_ref: self.external_ref,
+                on_behalf_of: self.on_behalf_of.map(String::from),
+                description: self.description.map(String::from),
+                external_ref: self.external_ref.map(String::from),
                 metadata,
                 event_time: self.event_time,
             },
@@ -291,8 +300,8 @@ impl App {
         if !caller.everywhere(&[Role::Admin]) {
             self.authorise_settlement(caller, id, action).await?;
         }
-        optional_text("description", &request.description)?;
-        optional_text("external_ref", &request.external_ref)?;
+        optional_text("description", request.description.as_deref())?;
+        optional_text("external_ref", request.external_ref.as_deref())?;
         let operation = match action {
             Settlement::Post => format!("POST /v1/transfers/{id}/post"),
             Settlement::Void => format!("POST /v1/transfers/{id}/void"),
@@ -315,8 +324,8 @@ impl App {
             .transpose()?;
         let provenance = Provenance {
             actor_id: caller.user_id.to_string(),
-            description: request.description,
-            external_ref: request.external_ref,
+            description: request.description.map(String::from),
+            external_ref: request.external_ref.map(String::from),
             ..Provenance::default()
         };
         let command = match action {
@@ -411,7 +420,7 @@ impl App {
             ledger_id: query.ledger_id.map(|l| l.to_string()),
             account_id: query.account_id.map(|a| a.to_string()),
             kind: query.kind.map(|k| k.as_str().to_string()),
-            external_ref: query.external_ref,
+            external_ref: query.external_ref.map(String::from),
             visible: (!caller.everywhere(READERS)).then(|| journal::Visibility {
                 subtrees: caller.subtrees(READERS),
                 wallet: caller.wallet.map(|w| w.to_string()),

@@ -14,7 +14,9 @@ use super::names::valid_name;
 use super::organisations::named;
 use super::page::{Limit, Page};
 use super::passwords;
-use crate::domain::{GrantId, OrganisationId, OrganisationKind, Role, UserId, UserStatus};
+use crate::domain::{
+    GrantId, Line, OrganisationId, OrganisationKind, Password, Role, UserId, UserStatus, Username,
+};
 use crate::error::{AppError, ErrorCode};
 use crate::store::rows::{from_db_time, parse_column, to_db_time};
 use crate::store::users::{self, RoleGrantRow, UserChange, UserRow};
@@ -34,16 +36,20 @@ pub struct RoleRequest {
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUserRequest {
-    pub username: String,
+    #[schema(value_type = String)]
+    pub username: Line,
     /// At least 12 characters. May be left out for someone who signs in only
     /// through the identity provider (`external_subject`).
     #[serde(default)]
-    pub password: Option<String>,
+    #[schema(value_type = Option<String>, max_length = 1024)]
+    pub password: Option<Password>,
     #[serde(default)]
-    pub display_name: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub display_name: Option<Line>,
     /// The identity provider's `sub` for this person.
     #[serde(default)]
-    pub external_subject: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub external_subject: Option<Line>,
     /// One or more roles (volunteers are registered with `/v1/volunteers`).
     pub roles: Vec<RoleRequest>,
 }
@@ -52,15 +58,18 @@ pub struct CreateUserRequest {
 #[serde(deny_unknown_fields)]
 pub struct UpdateUserRequest {
     #[serde(default)]
-    pub display_name: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub display_name: Option<Line>,
     /// `disabled` ends every session of the user at once.
     #[serde(default)]
     pub status: Option<UserStatus>,
     /// Sets a new password and ends the user's sessions.
     #[serde(default)]
-    pub password: Option<String>,
+    #[schema(value_type = Option<String>, max_length = 1024)]
+    pub password: Option<Password>,
     #[serde(default)]
-    pub external_subject: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub external_subject: Option<Line>,
 }
 
 /// What a person may change about themselves. Roles, organisations and status
@@ -69,7 +78,8 @@ pub struct UpdateUserRequest {
 #[serde(deny_unknown_fields)]
 pub struct UpdateSelfRequest {
     #[serde(default)]
-    pub display_name: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub display_name: Option<Line>,
     /// Volunteers only: appear on public leaderboards.
     #[serde(default)]
     pub leaderboard_consent: Option<bool>,
@@ -78,8 +88,10 @@ pub struct UpdateSelfRequest {
 #[derive(Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChangePasswordRequest {
-    pub current_password: String,
-    pub new_password: String,
+    #[schema(value_type = String, max_length = 1024)]
+    pub current_password: Password,
+    #[schema(value_type = String, max_length = 1024)]
+    pub new_password: Password,
 }
 
 #[derive(Clone, Debug, Serialize, ToSchema)]
@@ -232,19 +244,9 @@ fn load_managed(conn: &mut DbConnection, caller: &Caller, id: &UserId) -> Result
     Ok(person)
 }
 
-fn valid_username(name: &str) -> Result<String, AppError> {
-    let name = name.trim();
-    let ok = (3..=64).contains(&name.chars().count())
-        && name
-            .chars()
-            .all(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'));
-    if !ok {
-        return Err(AppError::invalid_field(
-            "username",
-            "3 to 64 letters, digits, '.', '_', '-' or '@'",
-        ));
-    }
-    Ok(name.to_string())
+/// The username in its comparable form, or `validation_failed` on `field`.
+pub fn valid_username(field: &str, name: &str) -> Result<Username, AppError> {
+    Username::parse(name).map_err(|e| AppError::invalid_field(field, e.to_string()))
 }
 
 fn valid_subject(subject: &str) -> Result<String, AppError> {
@@ -260,16 +262,13 @@ fn valid_subject(subject: &str) -> Result<String, AppError> {
 /// Creates a login (for staff here, for volunteers from their registration).
 pub fn insert_user(
     conn: &mut DbConnection,
-    username: &str,
+    username: &Username,
     password_hash: String,
     display_name: &str,
     external_subject: Option<String>,
 ) -> Result<UserRow, AppError> {
-    if users::find_by_username(conn, username)?.is_some() {
-        return Err(AppError::new(
-            ErrorCode::Conflict,
-            format!("username {username:?} is taken"),
-        ));
+    if users::find_by_username(conn, username.as_str())?.is_some() {
+        return Err(AppError::new(ErrorCode::Conflict, "the username is taken"));
     }
     if let Some(subject) = &external_subject
         && users::find_by_external_subject(conn, subject)?.is_some()
@@ -282,7 +281,7 @@ pub fn insert_user(
     let now = to_db_time(Utc::now());
     let row = UserRow {
         id: UserId::generate().to_string(),
-        username: username.to_string(),
+        username: username.as_str().to_string(),
         password_hash,
         display_name: display_name.to_string(),
         status: UserStatus::Active.as_str().to_string(),
@@ -347,10 +346,10 @@ impl App {
         request: CreateUserRequest,
     ) -> Result<StoredResponse, AppError> {
         caller.require_admin()?;
-        let username = valid_username(&request.username)?;
+        let username = valid_username("username", &request.username)?;
         let display_name = valid_name(
             "display_name",
-            request.display_name.as_deref().unwrap_or(&username),
+            request.display_name.as_deref().unwrap_or(&request.username),
         )?;
         let subject = request
             .external_subject
@@ -764,7 +763,7 @@ fn audit_person(
 /// The request as fingerprinted for idempotency: without the password.
 fn redacted(request: &CreateUserRequest) -> CreateUserRequest {
     CreateUserRequest {
-        password: request.password.as_ref().map(|_| "***".to_string()),
+        password: request.password.as_ref().map(|_| Password::redacted()),
         ..request.clone()
     }
 }

@@ -18,8 +18,8 @@ use super::page::{Limit, Page};
 use super::passwords;
 use super::users::insert_user;
 use crate::domain::{
-    AccountId, AccountKind, LedgerId, OrganisationId, OrganisationKind, Phone, Role, UserId,
-    VolunteerId, VolunteerStatus,
+    AccountId, AccountKind, LedgerId, Line, OrganisationId, OrganisationKind, Password, Phone,
+    Role, UserId, VolunteerId, VolunteerStatus,
 };
 use crate::error::{AppError, ErrorCode};
 use crate::store::rows::{from_db_time, parse_column, to_db_time};
@@ -34,15 +34,17 @@ const READERS: &[Role] = &[Role::Admin, Role::Coordinator, Role::Auditor];
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VolunteerLogin {
-    pub username: String,
-    pub password: String,
+    #[schema(value_type = String)]
+    pub username: Line,
+    #[schema(value_type = String, max_length = 1024)]
+    pub password: Password,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateVolunteerRequest {
-    #[schema(min_length = 1, max_length = 200)]
-    pub name: String,
+    #[schema(value_type = String, min_length = 1, max_length = 200)]
+    pub name: Line,
     pub phone: String,
     /// Home organisation (a community or grid, usually).
     pub organisation_id: OrganisationId,
@@ -69,7 +71,8 @@ pub struct CreateVolunteerRequest {
 #[serde(deny_unknown_fields)]
 pub struct UpdateVolunteerRequest {
     #[serde(default)]
-    pub name: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub name: Option<Line>,
     #[serde(default)]
     pub phone: Option<String>,
     /// Move the volunteer (and their wallet) to another home organisation.
@@ -109,8 +112,10 @@ pub struct VolunteerView {
 #[into_params(parameter_in = Query)]
 pub struct VolunteerQuery {
     /// Exact phone number, in any common spelling.
-    pub phone: Option<String>,
-    pub card_number: Option<String>,
+    #[param(value_type = Option<String>)]
+    pub phone: Option<Line>,
+    #[param(value_type = Option<String>)]
+    pub card_number: Option<Line>,
     pub organisation_id: Option<OrganisationId>,
     pub status: Option<VolunteerStatus>,
     pub limit: Option<u32>,
@@ -273,6 +278,11 @@ impl App {
         let phone = parse_phone("phone", &request.phone)?;
         let phone_hash = phone_digest(&self.pepper, &phone)?;
         let card = request.card_number.as_deref().map(valid_card).transpose()?;
+        let username = request
+            .login
+            .as_ref()
+            .map(|l| super::users::valid_username("login.username", &l.username))
+            .transpose()?;
         let (pin, password) = {
             let pin = request.pin.clone();
             let password = request.login.as_ref().map(|l| l.password.clone());
@@ -290,7 +300,7 @@ impl App {
                 let mut fingerprinted = request.clone();
                 fingerprinted.pin = fingerprinted.pin.map(|_| "***".into());
                 if let Some(login) = &mut fingerprinted.login {
-                    login.password = "***".into();
+                    login.password = Password::redacted();
                 }
                 Claim::new(
                     &self.record_keys,
@@ -319,14 +329,14 @@ impl App {
                     ledger_id,
                     organisation_id: Some(home.id),
                     kind: AccountKind::Volunteer,
-                    name: name.clone(),
+                    name: super::names::line("name", name.clone())?,
                     no_overdraft: Some(true),
                     external_ref: None,
                 },
             )?;
-            let user_id = match (&request.login, &password) {
-                (Some(login), Some(hash)) => {
-                    let row = insert_user(conn, login.username.trim(), hash.clone(), &name, None)?;
+            let user_id = match (&username, &password) {
+                (Some(username), Some(hash)) => {
+                    let row = insert_user(conn, username, hash.clone(), &name, None)?;
                     let id: UserId = parse_column(&row.id, "users.id")?;
                     super::users::insert_grant(conn, &id, Role::Volunteer, &home)?;
                     Some(row.id)
@@ -383,7 +393,7 @@ impl App {
         let filter = VolunteerFilter {
             organisation_id: query.organisation_id.map(|o| o.to_string()),
             phone_hash,
-            card_number: query.card_number,
+            card_number: query.card_number.map(String::from),
             status: query.status.map(|s| s.as_str().to_string()),
         };
         let subtrees = caller.subtrees(READERS);

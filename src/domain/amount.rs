@@ -21,7 +21,7 @@ const MAX_INTEGER_DIGITS: usize = 10;
 pub enum AmountError {
     #[error("amount must be a decimal string such as \"12.50\"")]
     Malformed,
-    #[error("amount must be greater than zero")]
+    #[error("amount must be greater than zero (a transfer's direction says which way it goes)")]
     NotPositive,
     #[error("amount has more than {max} integer digits")]
     TooLarge { max: usize },
@@ -56,6 +56,12 @@ impl FromStr for Amount {
         };
         let digits = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit());
         if !digits(int) || frac.is_some_and(|f| !digits(f)) {
+            // "-5.00" is well formed but negative: say what is wrong with it.
+            if s.strip_prefix('-')
+                .is_some_and(|rest| rest.parse::<Amount>().is_ok())
+            {
+                return Err(AmountError::NotPositive);
+            }
             return Err(AmountError::Malformed);
         }
         let significant = int.trim_start_matches('0');
@@ -196,8 +202,8 @@ mod tests {
     #[test]
     fn refuses_what_is_not_a_plain_positive_decimal() {
         for bad in [
-            "", ".", "1.", ".5", "-1", "+1", "1e3", "1,5", " 1", "1 ", "abc", "0x10", "1_000",
-            "NaN",
+            "", ".", "1.", ".5", "--1", "-x", "+1", "1e3", "1,5", " 1", "1 ", "abc", "0x10",
+            "1_000", "NaN",
         ] {
             assert_eq!(
                 bad.parse::<Amount>(),
@@ -205,8 +211,13 @@ mod tests {
                 "{bad:?}"
             );
         }
-        assert_eq!("0".parse::<Amount>(), Err(AmountError::NotPositive));
-        assert_eq!("0.00".parse::<Amount>(), Err(AmountError::NotPositive));
+        for not_positive in ["0", "0.00", "-1", "-5.00"] {
+            assert_eq!(
+                not_positive.parse::<Amount>(),
+                Err(AmountError::NotPositive),
+                "{not_positive:?}"
+            );
+        }
         assert!(matches!(
             "12345678901.5".parse::<Amount>(),
             Err(AmountError::TooLarge { .. })

@@ -5,10 +5,13 @@ pub mod account_kind;
 pub mod amount;
 pub mod ids;
 pub mod organisation;
+pub mod password;
 pub mod phone;
 pub mod role;
+pub mod text;
 mod text_enum;
 pub mod transfer_kind;
+pub mod username;
 pub mod volunteer_status;
 
 pub use account_kind::{AccountKind, AccountStatus};
@@ -18,7 +21,10 @@ pub use ids::{
     VolunteerId,
 };
 pub use organisation::{OrgPath, OrganisationKind, UserStatus};
+pub use password::Password;
 pub use phone::Phone;
 pub use role::Role;
+pub use text::{Line, Note};
 pub use transfer_kind::{Direction, Phase, TransferKind};
+pub use username::Username;
 pub use volunteer_status::VolunteerStatus;

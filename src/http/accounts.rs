@@ -2,7 +2,7 @@
 
 use actix_web::{HttpResponse, get, post, web};
 
-use super::extract::{Authenticated, IdempotencyKey, JsonObject};
+use super::extract::{Authenticated, IdempotencyKey, JsonObject, Query};
 use super::respond::stored;
 use crate::app::App;
 use crate::app::accounts::{
@@ -46,7 +46,7 @@ pub async fn open_account(
 pub async fn list_accounts(
     app: web::Data<App>,
     Authenticated(caller): Authenticated,
-    query: web::Query<AccountQuery>,
+    query: Query<AccountQuery>,
 ) -> Result<web::Json<Page<AccountView>>, AppError> {
     Ok(web::Json(
         app.list_accounts(&caller, query.into_inner()).await?,
@@ -86,7 +86,7 @@ pub async fn balance(
     app: web::Data<App>,
     Authenticated(caller): Authenticated,
     id: web::Path<AccountId>,
-    query: web::Query<BalanceQuery>,
+    query: Query<BalanceQuery>,
 ) -> Result<web::Json<BalanceView>, AppError> {
     Ok(web::Json(
         app.balance_as_of(&caller, id.into_inner(), query.into_inner())
@@ -109,7 +109,7 @@ pub async fn postings(
     app: web::Data<App>,
     Authenticated(caller): Authenticated,
     id: web::Path<AccountId>,
-    query: web::Query<PostingQuery>,
+    query: Query<PostingQuery>,
 ) -> Result<web::Json<Page<AccountPostingView>>, AppError> {
     Ok(web::Json(
         app.account_postings(&caller, id.into_inner(), query.into_inner())

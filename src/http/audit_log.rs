@@ -2,7 +2,7 @@
 
 use actix_web::{get, web};
 
-use super::extract::Authenticated;
+use super::extract::{Authenticated, Query};
 use crate::app::App;
 use crate::app::audit::{AuditEntryView, AuditQuery};
 use crate::app::page::Page;
@@ -22,7 +22,7 @@ use crate::error::{AppError, Problem};
 pub async fn audit_log(
     app: web::Data<App>,
     Authenticated(caller): Authenticated,
-    query: web::Query<AuditQuery>,
+    query: Query<AuditQuery>,
 ) -> Result<web::Json<Page<AuditEntryView>>, AppError> {
     Ok(web::Json(app.audit_log(&caller, query.into_inner()).await?))
 }

@@ -101,7 +101,34 @@ fn from_object<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
     if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
         return Err(AppError::invalid_field("body", "must be a JSON object"));
     }
-    serde_json::from_slice(body).map_err(|e| super::problem::body_error(&e.to_string()))
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let value = serde_path_to_error::deserialize(&mut de)
+        .map_err(|e| super::problem::body_error(&e.path().to_string(), e.inner()))?;
+    de.end().map_err(|e| super::problem::body_error("", &e))?;
+    Ok(value)
+}
+
+/// Query parameters, as `web::Query` reads them, but a refusal names the
+/// parameter that did not parse.
+pub struct Query<T>(pub T);
+
+impl<T> Query<T> {
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T: DeserializeOwned> FromRequest for Query<T> {
+    type Error = AppError;
+    type Future = Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let pairs = form_urlencoded::parse(req.query_string().as_bytes());
+        let parsed = serde_path_to_error::deserialize(serde_urlencoded::Deserializer::new(pairs))
+            .map(Query)
+            .map_err(|e| super::problem::query_error(&e.path().to_string(), e.inner()));
+        ready(parsed)
+    }
 }
 
 /// A JSON body that may be absent (an empty body or `null` reads as the default). Takes
@@ -111,7 +138,10 @@ pub fn optional_json<T: DeserializeOwned + Default>(
 ) -> Result<T, AppError> {
     let body = body.map_err(|e| match e.as_error::<actix_web::error::PayloadError>() {
         Some(payload) => super::problem::payload_error(payload),
-        None => AppError::invalid_field("body", format!("could not be read: {e}")),
+        None => {
+            tracing::debug!(error = %e, "unreadable body");
+            AppError::invalid_field("body", "could not be read")
+        }
     })?;
     // No body, or a JSON `null`, means the defaults.
     if body.iter().all(u8::is_ascii_whitespace) || body.trim_ascii() == b"null" {

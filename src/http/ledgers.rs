@@ -2,7 +2,7 @@
 
 use actix_web::{HttpResponse, get, post, web};
 
-use super::extract::{Authenticated, IdempotencyKey, JsonObject};
+use super::extract::{Authenticated, IdempotencyKey, JsonObject, Query};
 use super::respond::stored;
 use crate::app::App;
 use crate::app::ledgers::{CreateLedgerRequest, LedgerQuery, LedgerView};
@@ -45,7 +45,7 @@ pub async fn create_ledger(
 pub async fn list_ledgers(
     app: web::Data<App>,
     Authenticated(caller): Authenticated,
-    query: web::Query<LedgerQuery>,
+    query: Query<LedgerQuery>,
 ) -> Result<web::Json<Page<LedgerView>>, AppError> {
     Ok(web::Json(
         app.list_ledgers(&caller, query.into_inner()).await?,

@@ -36,7 +36,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .error_handler(problem::json_error),
     )
     .app_data(web::PayloadConfig::default().limit(MAX_BODY_BYTES))
-    .app_data(web::QueryConfig::default().error_handler(problem::query_error))
     .app_data(web::PathConfig::default().error_handler(problem::path_error))
     // actix tries routes in this order, matching each `{id}` pattern with a
     // regex on the way: the busiest route goes first.

@@ -120,7 +120,11 @@ fn declare_refusals(operation: &mut Operation) {
             "400",
             "The request is not valid (`validation_failed`, `invalid_amount`)",
         ),
-        (secured, "401", "No valid bearer token (`unauthorized`)"),
+        (
+            secured,
+            "401",
+            "No valid bearer token: `token_expired` (refresh it), `invalid_token` (log in again) or `unauthorized` (none sent, or the session or user has ended)",
+        ),
         (
             secured,
             "403",

@@ -2,7 +2,7 @@
 
 use actix_web::{HttpResponse, get, patch, post, web};
 
-use super::extract::{Authenticated, IdempotencyKey, JsonObject};
+use super::extract::{Authenticated, IdempotencyKey, JsonObject, Query};
 use super::respond::stored;
 use crate::app::App;
 use crate::app::organisations::{
@@ -47,7 +47,7 @@ pub async fn create_organisation(
 pub async fn list_organisations(
     app: web::Data<App>,
     Authenticated(caller): Authenticated,
-    query: web::Query<OrganisationQuery>,
+    query: Query<OrganisationQuery>,
 ) -> Result<web::Json<Page<OrganisationView>>, AppError> {
     Ok(web::Json(
         app.list_organisations(&caller, query.into_inner()).await?,

@@ -2,7 +2,7 @@
 
 use actix_web::{HttpResponse, get, post, web};
 
-use super::extract::{Authenticated, IdempotencyKey, JsonObject, optional_json};
+use super::extract::{Authenticated, IdempotencyKey, JsonObject, Query, optional_json};
 use super::respond::stored;
 use crate::app::App;
 use crate::app::page::Page;
@@ -54,7 +54,7 @@ pub async fn create_transfer(
 pub async fn list_transfers(
     app: web::Data<App>,
     Authenticated(caller): Authenticated,
-    query: web::Query<TransferQuery>,
+    query: Query<TransferQuery>,
 ) -> Result<web::Json<Page<TransferView>>, AppError> {
     Ok(web::Json(
         app.list_transfers(&caller, query.into_inner()).await?,

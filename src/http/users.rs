@@ -4,7 +4,7 @@ use actix_web::{HttpResponse, delete, get, patch, post, web};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::extract::{Authenticated, IdempotencyKey, JsonObject};
+use super::extract::{Authenticated, IdempotencyKey, JsonObject, Query};
 use super::respond::stored;
 use crate::app::App;
 use crate::app::page::Page;
@@ -54,7 +54,7 @@ pub async fn create_user(
 pub async fn list_users(
     app: web::Data<App>,
     Authenticated(caller): Authenticated,
-    query: web::Query<UserQuery>,
+    query: Query<UserQuery>,
 ) -> Result<web::Json<Page<UserView>>, AppError> {
     Ok(web::Json(
         app.list_users(&caller, query.into_inner()).await?,

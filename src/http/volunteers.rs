@@ -2,7 +2,7 @@
 
 use actix_web::{HttpResponse, get, patch, post, web};
 
-use super::extract::{Authenticated, IdempotencyKey, JsonObject};
+use super::extract::{Authenticated, IdempotencyKey, JsonObject, Query};
 use super::respond::stored;
 use crate::app::App;
 use crate::app::page::Page;
@@ -51,7 +51,7 @@ pub async fn create_volunteer(
 pub async fn list_volunteers(
     app: web::Data<App>,
     Authenticated(caller): Authenticated,
-    query: web::Query<VolunteerQuery>,
+    query: Query<VolunteerQuery>,
 ) -> Result<web::Json<Page<VolunteerView>>, AppError> {
     Ok(web::Json(
         app.list_volunteers(&caller, query.into_inner()).await?,

@@ -77,7 +77,7 @@ impl Auditor {
 
     pub fn check(&mut self, entry: &JournalEntry) {
         let t = &entry.transfer;
-        self.transfers_checked += 1;
+        self.transfers_checked = self.transfers_checked.saturating_add(1);
         if t.sequence != self.expected_sequence {
             self.find(
                 "sequence_gap",
@@ -106,7 +106,7 @@ impl Auditor {
                 ),
             );
         }
-        self.expected_sequence = t.sequence + 1;
+        self.expected_sequence = t.sequence.saturating_add(1);
         self.expected_prev = t.hash.clone();
 
         let (mut debits, mut credits) = (0i128, 0i128);
@@ -128,8 +128,8 @@ impl Auditor {
                 );
             }
             match p.direction {
-                Direction::Debit => debits += i128::from(p.amount.minor()),
-                Direction::Credit => credits += i128::from(p.amount.minor()),
+                Direction::Debit => debits = debits.saturating_add(p.amount.minor().into()),
+                Direction::Credit => credits = credits.saturating_add(p.amount.minor().into()),
             }
             let totals = self.totals.entry(p.account_id).or_default();
             let side = match (p.direction, p.pending) {
@@ -138,9 +138,12 @@ impl Auditor {
                 (Direction::Debit, true) => &mut totals.debits_pending,
                 (Direction::Credit, true) => &mut totals.credits_pending,
             };
-            *side += i128::from(p.amount.minor());
-            totals.version += 1;
-            let (version, balance) = (totals.version, totals.credits_posted - totals.debits_posted);
+            // i128 sums of i64 amounts cannot reach saturation; it only stands
+            // in for wrapping, which would hide a tampered row.
+            *side = side.saturating_add(p.amount.minor().into());
+            totals.version = totals.version.saturating_add(1);
+            let balance = totals.credits_posted.saturating_sub(totals.debits_posted);
+            let version = totals.version;
             if p.account_version != version || i128::from(p.balance_after.minor()) != balance {
                 self.findings.push(Finding {
                     problem: "running_balance".into(),
@@ -181,8 +184,14 @@ impl Auditor {
                         for (account, direction, amount) in legs {
                             let totals = self.totals.entry(account).or_default();
                             match direction {
-                                Direction::Debit => totals.debits_pending -= amount,
-                                Direction::Credit => totals.credits_pending -= amount,
+                                Direction::Debit => {
+                                    totals.debits_pending =
+                                        totals.debits_pending.saturating_sub(amount)
+                                }
+                                Direction::Credit => {
+                                    totals.credits_pending =
+                                        totals.credits_pending.saturating_sub(amount)
+                                }
                             }
                         }
                     }
@@ -199,7 +208,7 @@ impl Auditor {
 
     /// Compares what the journal says with the stored accounts and ledger head.
     pub fn finish(mut self, head: &LedgerHead, accounts: &[AccountState]) -> Vec<Finding> {
-        let last = self.expected_sequence - 1;
+        let last = self.expected_sequence.saturating_sub(1);
         if head.last_sequence != last {
             self.find(
                 "head_mismatch",
@@ -247,7 +256,7 @@ impl Auditor {
                     ),
                 });
             }
-            trial += t.credits_posted - t.debits_posted;
+            trial = trial.saturating_add(t.credits_posted.saturating_sub(t.debits_posted));
         }
         if trial != 0 {
             self.find(

@@ -181,6 +181,16 @@ impl Engine {
             }
         }
         let ledger_id = ledger_id.ok_or(LedgerError::TooFewPostings)?;
+        // Debiting and crediting one account moves nothing but still looks like
+        // activity (and would let a no-overdraft check pass on its own credit).
+        if let Some(leg) = t.legs.iter().find(|d| {
+            d.direction == Direction::Debit
+                && t.legs
+                    .iter()
+                    .any(|c| c.direction == Direction::Credit && c.account_id == d.account_id)
+        }) {
+            return Err(LedgerError::SameAccount(leg.account_id));
+        }
         let scale = self
             .ledgers
             .get(&ledger_id)
@@ -193,8 +203,10 @@ impl Engine {
             let amount = Points::from_amount(leg.amount, scale)
                 .map_err(|source| LedgerError::InvalidAmount { leg: i, source })?;
             match leg.direction {
-                Direction::Debit => debits += i128::from(amount.minor()),
-                Direction::Credit => credits += i128::from(amount.minor()),
+                // i128 sums of i64 legs cannot saturate; the bound stands in for
+                // a wrap that would let an unbalanced transfer through.
+                Direction::Debit => debits = debits.saturating_add(amount.minor().into()),
+                Direction::Credit => credits = credits.saturating_add(amount.minor().into()),
             }
             legs.push((leg.account_id, leg.direction, amount));
         }
@@ -343,7 +355,10 @@ impl Engine {
             .get(&draft.ledger_id)
             .ok_or(LedgerError::LedgerMismatch)?;
         let recorded_at = head.last_recorded_at.map_or(self.now, |t| t.max(self.now));
-        let sequence = head.last_sequence + 1;
+        let sequence = head
+            .last_sequence
+            .checked_add(1)
+            .ok_or(LedgerError::SequenceExhausted(draft.ledger_id))?;
 
         let mut working: HashMap<AccountId, AccountState> = HashMap::new();
         let mut postings = Vec::with_capacity(legs.len());
@@ -372,12 +387,18 @@ impl Engine {
                     working.entry(account_id).or_insert_with(|| a.clone())
                 }
             };
+            // Every total and the derived balances must stay inside i64: a hold
+            // on a nearly full issuance account would otherwise wrap `available`.
             move_leg(account, direction, amount, movement)
+                .filter(|()| account.available().is_some())
                 .ok_or(LedgerError::Overflow(account_id))?;
             if movement == Movement::Release {
                 continue;
             }
-            account.version += 1;
+            account.version = account
+                .version
+                .checked_add(1)
+                .ok_or(LedgerError::Overflow(account_id))?;
             postings.push(PostingRecord {
                 transfer_id: draft.id,
                 leg: leg as i32,
@@ -386,7 +407,9 @@ impl Engine {
                 direction,
                 amount,
                 pending: movement == Movement::Hold,
-                balance_after: account.posted_balance(),
+                balance_after: account
+                    .posted_balance()
+                    .ok_or(LedgerError::Overflow(account_id))?,
                 account_version: account.version,
                 recorded_at,
             });
@@ -400,15 +423,21 @@ impl Engine {
                 };
                 if direction == Direction::Debit && account.is_overdrawn() {
                     let before = &self.accounts[&account_id];
-                    let needed: i64 = legs
+                    let needed = legs
                         .iter()
                         .filter(|l| l.0 == account_id && l.1 == Direction::Debit)
-                        .map(|l| l.2.minor())
-                        .sum();
+                        .try_fold(Points::ZERO, |sum, l| sum.checked_add(l.2))
+                        .ok_or(LedgerError::Overflow(account_id))?;
+                    let show = |p: Option<Points>| {
+                        p.map_or_else(
+                            || "out of range".to_string(),
+                            |p| p.to_decimal_string(head.asset_scale),
+                        )
+                    };
                     return Err(LedgerError::InsufficientFunds {
                         account: account_id,
-                        needed: Points::from_minor(needed).to_decimal_string(head.asset_scale),
-                        available: before.available().to_decimal_string(head.asset_scale),
+                        needed: show(Some(needed)),
+                        available: show(before.available()),
                     });
                 }
             }
@@ -487,6 +516,7 @@ fn move_leg(
 }
 
 #[cfg(test)]
+#[allow(clippy::arithmetic_side_effects)]
 mod tests {
     use super::*;
     use crate::domain::{AccountKind, Amount};
@@ -578,12 +608,43 @@ mod tests {
     }
 
     #[test]
+    fn an_account_cannot_pay_itself() {
+        let mut f = fixture(1);
+        let a = f.wallets[0];
+        apply(&mut f.engine, &transfer(f.issuance, a, "5.00", false)).unwrap();
+        let err = apply(&mut f.engine, &transfer(a, a, "1.00", false)).unwrap_err();
+        assert_eq!(err, LedgerError::SameAccount(a));
+        assert_eq!(f.engine.ledger(&f.ledger).unwrap().last_sequence, 1);
+    }
+
+    #[test]
+    fn a_hold_that_would_wrap_available_is_refused() {
+        let mut f = fixture(1);
+        let a = f.wallets[0];
+        f.engine.ledgers.get_mut(&f.ledger).unwrap().asset_scale = 8;
+        let largest = "9999999999.99999999";
+        for _ in 0..9 {
+            apply(&mut f.engine, &transfer(f.issuance, a, largest, false)).unwrap();
+        }
+        let before = f.engine.account(&f.issuance).cloned();
+        for pending in [true, false] {
+            let err = apply(&mut f.engine, &transfer(f.issuance, a, largest, pending)).unwrap_err();
+            assert_eq!(err, LedgerError::Overflow(f.issuance), "pending {pending}");
+        }
+        assert_eq!(f.engine.account(&f.issuance).cloned(), before);
+        assert!(before.unwrap().available().unwrap() < Points::ZERO);
+    }
+
+    #[test]
     fn holds_reduce_available_and_settle_once() {
         let mut f = fixture(2);
         let (a, b) = (f.wallets[0], f.wallets[1]);
         apply(&mut f.engine, &transfer(f.issuance, a, "10.00", false)).unwrap();
         let hold = apply(&mut f.engine, &transfer(a, b, "8.00", true)).unwrap();
-        assert_eq!(f.engine.account(&a).unwrap().available().minor(), 200);
+        assert_eq!(
+            f.engine.account(&a).unwrap().available().unwrap().minor(),
+            200
+        );
         assert!(matches!(
             apply(&mut f.engine, &transfer(a, b, "3.00", false)),
             Err(LedgerError::InsufficientFunds { .. })
@@ -594,8 +655,24 @@ mod tests {
             provenance: Provenance::default(),
         };
         apply(&mut f.engine, &post).unwrap();
-        assert_eq!(f.engine.account(&a).unwrap().posted_balance().minor(), 200);
-        assert_eq!(f.engine.account(&b).unwrap().posted_balance().minor(), 800);
+        assert_eq!(
+            f.engine
+                .account(&a)
+                .unwrap()
+                .posted_balance()
+                .unwrap()
+                .minor(),
+            200
+        );
+        assert_eq!(
+            f.engine
+                .account(&b)
+                .unwrap()
+                .posted_balance()
+                .unwrap()
+                .minor(),
+            800
+        );
         let again = Command::Resolve {
             pending_id: hold.transfer.id,
             resolution: Resolution::Void,
@@ -658,7 +735,7 @@ mod tests {
                 prop_assert!(!a.is_overdrawn());
                 let (d, c) = sums.get(id).copied().unwrap_or_default();
                 prop_assert_eq!((a.debits_posted.minor(), a.credits_posted.minor()), (d, c));
-                total += a.posted_balance().minor();
+                total += a.posted_balance().unwrap().minor();
             }
             prop_assert_eq!(total, 0);
         }

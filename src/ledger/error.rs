@@ -26,8 +26,12 @@ pub enum LedgerError {
         needed: String,
         available: String,
     },
-    #[error("the totals of account {0} would overflow")]
+    #[error("account {0} cannot take this: its totals would leave the range the ledger can hold")]
     Overflow(AccountId),
+    #[error("account {0} is on both sides: a transfer cannot debit and credit one account")]
+    SameAccount(AccountId),
+    #[error("ledger {0} has used every sequence number")]
+    SequenceExhausted(LedgerId),
     #[error("transfer {0} not found")]
     TransferNotFound(TransferId),
     #[error("transfer {0} is not a pending hold that is still open")]

@@ -1,6 +1,10 @@
 //! The posting engine: validates transfers against account state, moves balances,
 //! numbers and hash-chains the journal, and audits it afterwards. It knows nothing
 //! of HTTP or of SQL; the store loads state for it and writes what it produces.
+//!
+//! Money arithmetic here is checked or explicitly saturating, never wrapping: a
+//! wrapped total would show a balance nobody holds.
+#![deny(clippy::arithmetic_side_effects)]
 
 pub mod audit;
 pub mod command;

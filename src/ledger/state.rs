@@ -39,20 +39,19 @@ impl AccountState {
         }
     }
 
-    /// Balance = credits - debits, posted only.
-    pub fn posted_balance(&self) -> Points {
-        Points::from_minor(self.credits_posted.minor() - self.debits_posted.minor())
+    /// Balance = credits - debits, posted only; `None` when it leaves i64.
+    pub fn posted_balance(&self) -> Option<Points> {
+        self.credits_posted.checked_sub(self.debits_posted)
     }
 
-    /// What may still be spent: posted balance less the debits on hold.
-    pub fn available(&self) -> Points {
-        Points::from_minor(
-            self.credits_posted.minor() - self.debits_posted.minor() - self.debits_pending.minor(),
-        )
+    /// What may still be spent: posted balance less the debits on hold; `None`
+    /// when it leaves i64 (the engine refuses any transfer that would do so).
+    pub fn available(&self) -> Option<Points> {
+        self.posted_balance()?.checked_sub(self.debits_pending)
     }
 
     pub fn is_overdrawn(&self) -> bool {
-        self.no_overdraft && self.available().minor() < 0
+        self.no_overdraft && self.available().is_none_or(|a| a < Points::ZERO)
     }
 }
 

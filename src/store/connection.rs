@@ -250,13 +250,23 @@ impl Store {
         Ok(conn)
     }
 
-    /// The transfer writer's connection. On SQLite it never checkpoints the WAL
+    /// The writer's connection. On SQLite it never checkpoints the WAL
     /// itself (a checkpoint inside a commit stalls every waiting transfer); the
     /// service checkpoints from another thread instead (`checkpoint`).
     pub fn writer_connection(&self) -> Result<DbConnection, AppError> {
         let mut conn = self.dedicated_connection()?;
-        if let DbConnection::Sqlite(c) = &mut conn {
-            c.batch_execute("PRAGMA wal_autocheckpoint = 0;")?;
+        match &mut conn {
+            DbConnection::Sqlite(c) => c.batch_execute("PRAGMA wal_autocheckpoint = 0;")?,
+            // The writer's statements are prepared once and run for the life
+            // of the process, against tables (idempotency keys, the journal)
+            // that grow by thousands of rows a second. A generic plan made
+            // while a table was small (a new database, a few accounts) stays a
+            // sequential scan long after it is not; planning each execution
+            // with its own values and the table's current size costs a few
+            // microseconds a batch.
+            DbConnection::Postgresql(c) => {
+                c.batch_execute("SET plan_cache_mode = force_custom_plan;")?
+            }
         }
         Ok(conn)
     }

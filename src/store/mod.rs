@@ -6,6 +6,7 @@
 pub mod accounts;
 pub mod audit_log;
 mod connection;
+pub mod constraints;
 pub mod database_url;
 pub mod idempotency;
 pub mod journal;

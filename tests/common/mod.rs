@@ -390,6 +390,21 @@ impl Reply {
         self
     }
 
+    /// Asserts a 400 `validation_failed` whose `errors` name `field` (by its
+    /// real name) and whose detail carries no parser internals.
+    pub fn assert_invalid(&self, field: &str) -> &Self {
+        self.assert_problem(400, "validation_failed");
+        let named = self.body["errors"]
+            .as_array()
+            .is_some_and(|errors| errors.iter().any(|e| e["field"] == field));
+        assert!(named, "expected an error on {field}: {}", self.body);
+        let detail = self.body["detail"].as_str().unwrap_or_default();
+        for internal in ["at line", "deserialize error", "UUID parsing failed"] {
+            assert!(!detail.contains(internal), "{field}: {detail}");
+        }
+        self
+    }
+
     pub fn id(&self) -> String {
         self.body["id"]
             .as_str()
@@ -397,6 +412,11 @@ impl Reply {
             .to_string()
     }
 }
+
+/// One request a table-driven test makes, given the text to try.
+pub type TextAttempt<'a> = Box<dyn Fn(&str) -> Reply + 'a>;
+/// One request a table-driven test makes.
+pub type Attempt<'a> = Box<dyn Fn() -> Reply + 'a>;
 
 /// An HTTP client with (or without) a bearer token.
 #[derive(Clone)]
@@ -418,12 +438,32 @@ impl Api {
         }
     }
 
+    /// The same caller connecting from another loopback address (any of
+    /// 127.0.0.0/8), as a client elsewhere would appear to the server.
+    pub fn at_address(&self, ip: &str) -> Self {
+        Self {
+            http: Client::builder()
+                .timeout(Duration::from_secs(60))
+                .local_address(ip.parse::<std::net::IpAddr>().expect("an IP address"))
+                .build()
+                .expect("client"),
+            ..self.clone()
+        }
+    }
+
+    /// The same client (and source address) with another token.
     pub fn with_token(&self, token: &str) -> Self {
-        Self::new(&self.base, Some(token.to_string()))
+        Self {
+            token: Some(token.to_string()),
+            ..self.clone()
+        }
     }
 
     pub fn anonymous(&self) -> Self {
-        Self::new(&self.base, None)
+        Self {
+            token: None,
+            ..self.clone()
+        }
     }
 
     fn send(&self, request: reqwest::blocking::RequestBuilder) -> Reply {
