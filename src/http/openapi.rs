@@ -10,7 +10,8 @@ use crate::app::idempotency::MAX_KEY_LEN;
 use crate::app::page::{DEFAULT_LIMIT, MAX_LIMIT};
 
 use super::{
-    accounts, audit_log, auth, health, ledgers, organisations, transfers, users, volunteers,
+    accounts, audit_log, auth, health, ledgers, metrics, organisations, transfers, users,
+    volunteers,
 };
 
 #[derive(OpenApi)]
@@ -34,7 +35,7 @@ use super::{
         accounts::postings, accounts::freeze, accounts::unfreeze, accounts::close,
         transfers::create_transfer, transfers::list_transfers, transfers::get_transfer,
         transfers::post_pending, transfers::void_pending, transfers::reverse,
-        health::healthz, health::readyz,
+        health::healthz, health::readyz, metrics::metrics,
     ),
     modifiers(&BearerAuth, &CommonAnswers),
     tags(
@@ -46,7 +47,7 @@ use super::{
         (name = "ledgers", description = "Points schemes and their integrity"),
         (name = "accounts", description = "Wallets, partner and system accounts"),
         (name = "transfers", description = "The journal: transfers, holds, reversals"),
-        (name = "operations", description = "Probes"),
+        (name = "operations", description = "Probes and metrics"),
     )
 )]
 pub struct ApiDoc;
