@@ -2,6 +2,7 @@
 //! variables, which win. Secrets are wrapped so they never reach a log.
 
 use std::fmt;
+use std::ops::RangeInclusive;
 use std::path::Path;
 use std::time::Duration;
 
@@ -148,15 +149,67 @@ impl Config {
 
     fn build(file: FileConfig, env: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
         let var = |name: &str| env(&format!("TIMEBANK_{name}")).filter(|v| !v.is_empty());
-        let parse_num = |name: &str, v: String| {
-            v.parse::<u64>()
-                .map_err(|_| format!("TIMEBANK_{name} must be a whole number, got {v:?}"))
+        // A secret given as `TIMEBANK_{name}` or read from the file named by
+        // `TIMEBANK_{name}_FILE` (Docker and Kubernetes secrets), never both.
+        let secret_var = |name: &str| -> Result<Option<String>, String> {
+            match (var(name), var(&format!("{name}_FILE"))) {
+                (Some(_), Some(_)) => Err(format!(
+                    "set TIMEBANK_{name} or TIMEBANK_{name}_FILE, not both"
+                )),
+                (value, None) => Ok(value),
+                (None, Some(path)) => {
+                    let text = std::fs::read_to_string(&path)
+                        .map_err(|e| format!("TIMEBANK_{name}_FILE: cannot read {path}: {e}"))?;
+                    // Files written by `echo` or an editor end in a newline.
+                    let value = text.trim_end_matches(['\n', '\r']);
+                    if value.is_empty() {
+                        return Err(format!("TIMEBANK_{name}_FILE: {path} is empty"));
+                    }
+                    Ok(Some(value.to_string()))
+                }
+            }
         };
+        // A number from the environment, else the file, else the default; out of
+        // its range it is refused, never bent into it.
+        let number = |name: &str,
+                      from_file: Option<u64>,
+                      default: u64,
+                      range: RangeInclusive<u64>|
+         -> Result<u64, String> {
+            let (value, source) = match var(name) {
+                Some(v) => (
+                    v.parse::<u64>().map_err(|_| {
+                        format!("TIMEBANK_{name} must be a whole number, got {v:?}")
+                    })?,
+                    format!("TIMEBANK_{name}"),
+                ),
+                None => (
+                    from_file.unwrap_or(default),
+                    format!("{} in the configuration file", name.to_lowercase()),
+                ),
+            };
+            if !range.contains(&value) {
+                return Err(format!(
+                    "{source} must be from {} to {}, got {value}",
+                    range.start(),
+                    range.end()
+                ));
+            }
+            Ok(value)
+        };
+        let widen = |v: Option<u32>| v.map(u64::from);
+        let widen_usize = |v: Option<usize>| v.map(|v| v as u64);
 
-        let database_url = var("DATABASE_URL")
+        let database_url = secret_var("DATABASE_URL")?
             .or(file.database_url)
             .unwrap_or_else(|| "timebank.db".to_string());
-        let jwt_secret = var("JWT_SECRET").or(file.jwt_secret).map(Secret::new);
+        let mut database_url = DatabaseUrl::parse(&database_url)?;
+        if let Some(password) = secret_var("DATABASE_PASSWORD")? {
+            database_url = database_url.with_password(&password)?;
+        }
+        let jwt_secret = secret_var("JWT_SECRET")?
+            .or(file.jwt_secret)
+            .map(Secret::new);
         if let Some(secret) = &jwt_secret
             && secret.expose().len() < MIN_SECRET_BYTES
         {
@@ -164,26 +217,16 @@ impl Config {
                 "TIMEBANK_JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes"
             ));
         }
-        let ttl = match var("ACCESS_TOKEN_TTL_SECONDS") {
-            Some(v) => parse_num("ACCESS_TOKEN_TTL_SECONDS", v)?,
-            None => file.access_token_ttl_seconds.unwrap_or(900),
-        };
-        let pool_size = match var("POOL_SIZE") {
-            Some(v) => parse_num("POOL_SIZE", v)? as u32,
-            None => file.pool_size.unwrap_or(16),
-        };
-        let max_batch = match var("MAX_BATCH") {
-            Some(v) => parse_num("MAX_BATCH", v)? as usize,
-            None => file.max_batch.unwrap_or(512),
-        };
-        let commit_delay_ms = match var("COMMIT_DELAY_MS") {
-            Some(v) => parse_num("COMMIT_DELAY_MS", v)?,
-            None => file.commit_delay_ms.unwrap_or(0),
-        };
-        let workers = match var("WORKERS") {
-            Some(v) => parse_num("WORKERS", v)? as usize,
-            None => file.workers.unwrap_or(0),
-        };
+        let ttl = number(
+            "ACCESS_TOKEN_TTL_SECONDS",
+            file.access_token_ttl_seconds,
+            900,
+            60..=86_400,
+        )?;
+        let pool_size = number("POOL_SIZE", widen(file.pool_size), 16, 2..=256)?;
+        let max_batch = number("MAX_BATCH", widen_usize(file.max_batch), 512, 1..=4096)?;
+        let commit_delay_ms = number("COMMIT_DELAY_MS", file.commit_delay_ms, 0, 0..=1_000)?;
+        let workers = number("WORKERS", widen_usize(file.workers), 0, 0..=1_024)?;
         let log_format = match var("LOG_FORMAT").as_deref() {
             Some("json") => LogFormat::Json,
             Some("pretty") => LogFormat::Pretty,
@@ -194,7 +237,13 @@ impl Config {
             }
             None => file.log_format.unwrap_or(LogFormat::Pretty),
         };
-        let pepper = var("PEPPER").or(file.pepper).map(Secret::new);
+        let log_filter = var("LOG").or(file.log).unwrap_or_else(|| "info".into());
+        if let Err(e) = tracing_subscriber::EnvFilter::try_new(&log_filter) {
+            return Err(format!(
+                "TIMEBANK_LOG is not a log filter (e.g. info or timebank=debug,warn): {log_filter:?}: {e}"
+            ));
+        }
+        let pepper = secret_var("PEPPER")?.or(file.pepper).map(Secret::new);
         if let Some(pepper) = &pepper
             && pepper.expose().len() < MIN_SECRET_BYTES
         {
@@ -202,10 +251,12 @@ impl Config {
                 "TIMEBANK_PEPPER must be at least {MIN_SECRET_BYTES} bytes"
             ));
         }
-        let refresh_ttl = match var("REFRESH_TOKEN_TTL_SECONDS") {
-            Some(v) => parse_num("REFRESH_TOKEN_TTL_SECONDS", v)?,
-            None => file.refresh_token_ttl_seconds.unwrap_or(30 * 86_400),
-        };
+        let refresh_ttl = number(
+            "REFRESH_TOKEN_TTL_SECONDS",
+            file.refresh_token_ttl_seconds,
+            30 * 86_400,
+            300..=365 * 86_400,
+        )?;
         let password_login = match var("PASSWORD_LOGIN").as_deref() {
             Some("true" | "1" | "yes") => true,
             Some("false" | "0" | "no") => false,
@@ -216,26 +267,36 @@ impl Config {
             }
             None => file.password_login.unwrap_or(true),
         };
-        let per_user_address = match var("LOGIN_MAX_FAILURES_PER_USER_AND_ADDRESS") {
-            Some(v) => parse_num("LOGIN_MAX_FAILURES_PER_USER_AND_ADDRESS", v)? as u32,
-            None => file.login_max_failures_per_user_and_address.unwrap_or(5),
-        };
-        let per_user = match var("LOGIN_MAX_FAILURES_PER_USER") {
-            Some(v) => parse_num("LOGIN_MAX_FAILURES_PER_USER", v)? as u32,
-            None => file.login_max_failures_per_user.unwrap_or(100),
-        };
-        let user_window = match var("LOGIN_USER_WINDOW_SECONDS") {
-            Some(v) => parse_num("LOGIN_USER_WINDOW_SECONDS", v)?,
-            None => file.login_user_window_seconds.unwrap_or(3600),
-        };
-        let per_address = match var("LOGIN_MAX_FAILURES_PER_ADDRESS") {
-            Some(v) => parse_num("LOGIN_MAX_FAILURES_PER_ADDRESS", v)? as u32,
-            None => file.login_max_failures_per_address.unwrap_or(20),
-        };
-        let window = match var("LOGIN_WINDOW_SECONDS") {
-            Some(v) => parse_num("LOGIN_WINDOW_SECONDS", v)?,
-            None => file.login_window_seconds.unwrap_or(900),
-        };
+        let per_user_address = number(
+            "LOGIN_MAX_FAILURES_PER_USER_AND_ADDRESS",
+            widen(file.login_max_failures_per_user_and_address),
+            5,
+            1..=10_000,
+        )?;
+        let per_user = number(
+            "LOGIN_MAX_FAILURES_PER_USER",
+            widen(file.login_max_failures_per_user),
+            100,
+            1..=10_000,
+        )?;
+        let user_window = number(
+            "LOGIN_USER_WINDOW_SECONDS",
+            file.login_user_window_seconds,
+            3600,
+            1..=86_400,
+        )?;
+        let per_address = number(
+            "LOGIN_MAX_FAILURES_PER_ADDRESS",
+            widen(file.login_max_failures_per_address),
+            20,
+            1..=10_000,
+        )?;
+        let window = number(
+            "LOGIN_WINDOW_SECONDS",
+            file.login_window_seconds,
+            900,
+            1..=86_400,
+        )?;
         let identity_provider = match (
             var("IDP_ISSUER"),
             var("IDP_AUDIENCE"),
@@ -263,8 +324,9 @@ impl Config {
                 "TIMEBANK_PASSWORD_LOGIN=false needs an identity provider (TIMEBANK_IDP_*)".into(),
             );
         }
+        // The ranges above bound every value, so these conversions are exact.
         Ok(Self {
-            database_url: DatabaseUrl::parse(&database_url)?,
+            database_url,
             bind: var("BIND")
                 .or(file.bind)
                 .unwrap_or_else(|| "127.0.0.1:8080".into()),
@@ -275,22 +337,22 @@ impl Config {
             jwt_audience: var("JWT_AUDIENCE")
                 .or(file.jwt_audience)
                 .unwrap_or_else(|| "timebank-api".into()),
-            access_token_ttl: Duration::from_secs(ttl.clamp(60, 86_400)),
-            pool_size: pool_size.clamp(2, 256),
-            max_batch: max_batch.clamp(1, 4096),
-            commit_delay: Duration::from_millis(commit_delay_ms.min(1_000)),
+            access_token_ttl: Duration::from_secs(ttl),
+            pool_size: pool_size as u32,
+            max_batch: max_batch as usize,
+            commit_delay: Duration::from_millis(commit_delay_ms),
             log_format,
-            log_filter: var("LOG").or(file.log).unwrap_or_else(|| "info".into()),
-            workers,
-            refresh_token_ttl: Duration::from_secs(refresh_ttl.clamp(300, 365 * 86_400)),
+            log_filter,
+            workers: workers as usize,
+            refresh_token_ttl: Duration::from_secs(refresh_ttl),
             password_login,
             pepper,
             login_limits: LoginLimits {
-                per_user_address: per_user_address.max(1),
-                per_address: per_address.max(1),
-                window: Duration::from_secs(window.clamp(1, 86_400)),
-                per_user: per_user.max(1),
-                user_window: Duration::from_secs(user_window.clamp(1, 86_400)),
+                per_user_address: per_user_address as u32,
+                per_address: per_address as u32,
+                window: Duration::from_secs(window),
+                per_user: per_user as u32,
+                user_window: Duration::from_secs(user_window),
             },
             identity_provider,
         })
@@ -347,6 +409,94 @@ mod tests {
         assert_eq!(idp.issuer, "https://id.example.org");
         assert_eq!(idp.algorithms, vec!["RS256", "EdDSA"]);
         assert!(toml::from_str::<FileConfig>("idp_issuer = \"x\"").is_err());
+    }
+
+    #[test]
+    fn settings_out_of_range_are_refused_not_bent() {
+        let refused = with(&[("TIMEBANK_ACCESS_TOKEN_TTL_SECONDS", "10")]).unwrap_err();
+        assert_eq!(
+            refused,
+            "TIMEBANK_ACCESS_TOKEN_TTL_SECONDS must be from 60 to 86400, got 10"
+        );
+        for (name, bad) in [
+            ("POOL_SIZE", "1"),
+            ("POOL_SIZE", "257"),
+            ("MAX_BATCH", "0"),
+            ("MAX_BATCH", "4097"),
+            ("COMMIT_DELAY_MS", "1001"),
+            ("WORKERS", "1025"),
+            ("REFRESH_TOKEN_TTL_SECONDS", "299"),
+            ("LOGIN_MAX_FAILURES_PER_USER", "0"),
+            ("LOGIN_MAX_FAILURES_PER_ADDRESS", "4294967297"),
+            ("LOGIN_WINDOW_SECONDS", "86401"),
+            ("LOGIN_MAX_FAILURES_PER_USER_AND_ADDRESS", "0"),
+            ("LOGIN_USER_WINDOW_SECONDS", "0"),
+        ] {
+            let err = with(&[(&format!("TIMEBANK_{name}"), bad)]).unwrap_err();
+            assert!(
+                err.starts_with(&format!("TIMEBANK_{name} must be from")),
+                "{err}"
+            );
+        }
+        let c = with(&[("TIMEBANK_ACCESS_TOKEN_TTL_SECONDS", "60")]).unwrap();
+        assert_eq!(c.access_token_ttl, Duration::from_secs(60));
+        let file: FileConfig = toml::from_str("pool_size = 1000").unwrap();
+        let err = Config::build(file, |_| None).unwrap_err();
+        assert_eq!(
+            err,
+            "pool_size in the configuration file must be from 2 to 256, got 1000"
+        );
+    }
+
+    #[test]
+    fn an_invalid_log_filter_is_refused() {
+        let err = with(&[("TIMEBANK_LOG", "timebank=loud")]).unwrap_err();
+        assert!(err.starts_with("TIMEBANK_LOG is not a log filter"), "{err}");
+        assert!(with(&[("TIMEBANK_LOG", "timebank=debug,warn")]).is_ok());
+    }
+
+    #[test]
+    fn secrets_can_come_from_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, text: &str| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, text).unwrap();
+            path.display().to_string()
+        };
+        let secret = write("jwt", &format!("{}\n", "j".repeat(40)));
+        let pepper = write("pepper", &"p".repeat(32));
+        let url = write("url", "postgres://tb@db/tb\n");
+        let password = write("password", "s3cret/with@\n");
+        let c = with(&[
+            ("TIMEBANK_JWT_SECRET_FILE", &secret),
+            ("TIMEBANK_PEPPER_FILE", &pepper),
+            ("TIMEBANK_DATABASE_URL_FILE", &url),
+            ("TIMEBANK_DATABASE_PASSWORD_FILE", &password),
+        ])
+        .unwrap();
+        assert_eq!(c.jwt_secret.unwrap().expose(), "j".repeat(40));
+        assert_eq!(c.pepper.unwrap().expose(), "p".repeat(32));
+        assert_eq!(
+            c.database_url.target(),
+            "postgres://tb:s3cret%2Fwith%40@db/tb"
+        );
+
+        let both = with(&[
+            ("TIMEBANK_PEPPER_FILE", &pepper),
+            ("TIMEBANK_PEPPER", &"q".repeat(32)),
+        ]);
+        assert_eq!(
+            both.unwrap_err(),
+            "set TIMEBANK_PEPPER or TIMEBANK_PEPPER_FILE, not both"
+        );
+        let missing = with(&[("TIMEBANK_JWT_SECRET_FILE", "/nonexistent/jwt")]).unwrap_err();
+        assert!(missing.starts_with("TIMEBANK_JWT_SECRET_FILE: cannot read /nonexistent/jwt"));
+        let short = write("short", "tiny\n");
+        assert!(with(&[("TIMEBANK_JWT_SECRET_FILE", &short)]).is_err());
+        let empty = write("empty", "\n");
+        assert!(with(&[("TIMEBANK_PEPPER_FILE", &empty)]).is_err());
+        let sqlite = with(&[("TIMEBANK_DATABASE_PASSWORD", "plain")]).unwrap_err();
+        assert_eq!(sqlite, "TIMEBANK_DATABASE_PASSWORD is for PostgreSQL only");
     }
 
     #[test]

@@ -8,6 +8,8 @@ pub mod docs;
 pub mod extract;
 pub mod health;
 pub mod ledgers;
+pub mod listener;
+pub mod metrics;
 pub mod openapi;
 pub mod organisations;
 pub mod problem;
@@ -40,6 +42,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .service(transfers::create_transfer)
     .service(health::healthz)
     .service(health::readyz)
+    .service(metrics::metrics)
     .service(auth::token)
     .service(auth::refresh)
     .service(auth::logout)
@@ -79,12 +82,18 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .service(transfers::void_pending)
     .service(transfers::reverse)
     .service(docs::index)
-    .service(docs::swagger_ui());
+    .service(docs::swagger_ui())
+    // Swagger UI answers only under `/docs/`; lead the bare names there.
+    .service(web::redirect("/docs", "/docs/").permanent())
+    .service(web::redirect("/", "/docs/"));
 }
 
 /// Runs the service until SIGINT/SIGTERM, then lets in-flight requests and the
 /// writer's last batch finish.
 pub async fn serve(config: Config) -> Result<(), AppError> {
+    // Bind before opening the database: a port in use is refused at once, with
+    // nothing created or migrated.
+    let listeners = listener::bind(&config.bind)?;
     let (app, writer_thread) = App::start(&config)?;
     let maintenance = actix_web::rt::spawn(app.clone().run_maintenance());
     let checkpoints = actix_web::rt::spawn(app.clone().run_checkpoints());
@@ -100,14 +109,14 @@ pub async fn serve(config: Config) -> Result<(), AppError> {
         }
     })
     .shutdown_timeout(30);
-    let server = if config.workers > 0 {
+    let mut server = if config.workers > 0 {
         server.workers(config.workers)
     } else {
         server
     };
-    let server = server
-        .bind(&config.bind)
-        .map_err(|e| AppError::internal(format!("cannot listen on {}: {e}", config.bind)))?;
+    for listener in listeners {
+        server = server.listen(listener).map_err(AppError::internal)?;
+    }
     for addr in server.addrs() {
         // Tests and scripts read this line to learn the port.
         println!("listening on {addr}");

@@ -16,7 +16,8 @@ use crate::error::{AppError, ErrorCode};
 use super::problem::PROBLEM_JSON;
 
 use super::{
-    accounts, audit_log, auth, health, ledgers, organisations, transfers, users, volunteers,
+    accounts, audit_log, auth, health, ledgers, metrics, organisations, transfers, users,
+    volunteers,
 };
 
 #[derive(OpenApi)]
@@ -40,7 +41,7 @@ use super::{
         accounts::postings, accounts::freeze, accounts::unfreeze, accounts::close,
         transfers::create_transfer, transfers::list_transfers, transfers::get_transfer,
         transfers::post_pending, transfers::void_pending, transfers::reverse,
-        health::healthz, health::readyz,
+        health::healthz, health::readyz, metrics::metrics,
     ),
     modifiers(&BearerAuth, &CommonAnswers, &TransferForms, &ProblemExamples),
     tags(
@@ -52,7 +53,7 @@ use super::{
         (name = "ledgers", description = "Points schemes and their integrity"),
         (name = "accounts", description = "Wallets, partner and system accounts"),
         (name = "transfers", description = "The journal: transfers, holds, reversals"),
-        (name = "operations", description = "Probes"),
+        (name = "operations", description = "Probes and metrics"),
     )
 )]
 pub struct ApiDoc;

@@ -5,6 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::http::header;
 
 use super::problem::PROBLEM_JSON;
+use super::request_log::RefusalCode;
 use crate::app::idempotency::StoredResponse;
 
 pub fn stored(answer: StoredResponse) -> HttpResponse {
@@ -22,5 +23,20 @@ pub fn stored(answer: StoredResponse) -> HttpResponse {
     if answer.replayed {
         response.insert_header(("Idempotent-Replayed", "true"));
     }
-    response.body(answer.body)
+    let code = answer.is_refusal().then(|| refusal_code(&answer.body));
+    let mut response = response.body(answer.body);
+    if let Some(code) = code {
+        response.extensions_mut().insert(code);
+    }
+    response
+}
+
+/// The `code` of a stored problem, for the request log and metrics (a fresh
+/// refusal carries its `AppError`; a stored one only its rendering).
+fn refusal_code(body: &str) -> RefusalCode {
+    #[derive(serde::Deserialize)]
+    struct Coded {
+        code: String,
+    }
+    RefusalCode(serde_json::from_str::<Coded>(body).map_or_else(|_| String::new(), |p| p.code))
 }

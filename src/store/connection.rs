@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::pg::PgConnection;
-use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool};
+use diesel::r2d2::{ManageConnection, Pool, R2D2Connection};
 use diesel::sqlite::SqliteConnection;
 
 use super::database_url::{Backend, DatabaseUrl};
@@ -52,16 +52,30 @@ macro_rules! insert_rows {
 }
 pub(crate) use insert_rows;
 
-/// Settings every connection gets when the pool makes it.
+/// Makes the pool's connections as `Store::establish` does: with the backend's
+/// own driver, configured, and failing with the cause (diesel's manager uses
+/// the generic connection, which reports only "Invalid connection url").
 #[derive(Debug)]
-struct ConnectionSetup;
+struct Manager(DatabaseUrl);
 
-impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for ConnectionSetup {
-    fn on_acquire(&self, conn: &mut DbConnection) -> Result<(), diesel::r2d2::Error> {
-        configure(conn).map_err(diesel::r2d2::Error::QueryError)
+impl ManageConnection for Manager {
+    type Connection = DbConnection;
+    type Error = AppError;
+
+    fn connect(&self) -> Result<DbConnection, AppError> {
+        Store::establish(&self.0)
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), AppError> {
+        Ok(conn.ping()?)
+    }
+
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        std::thread::panicking() || conn.is_broken()
     }
 }
 
+/// Settings every connection gets when it is made.
 fn configure(conn: &mut DbConnection) -> diesel::QueryResult<()> {
     match conn {
         // WAL lets readers run beside the writer; FULL makes every commit durable
@@ -141,34 +155,64 @@ pub fn data_version(conn: &mut DbConnection) -> Result<Option<i64>, AppError> {
     }
 }
 
+/// Why the database cannot be used, in one line (libpq's messages span several).
+fn unusable(url: &DatabaseUrl, cause: impl std::fmt::Display) -> AppError {
+    let cause = cause.to_string();
+    let cause = cause.split_whitespace().collect::<Vec<_>>().join(" ");
+    AppError::new(
+        crate::error::ErrorCode::ServiceUnavailable,
+        format!("cannot open the database {url}: {cause}"),
+    )
+}
+
+/// SQLite says "unable to open database file" for most causes; the file system
+/// says which one.
+fn sqlite_cause(path: &str, error: impl std::fmt::Display) -> String {
+    let path = std::path::Path::new(path);
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => std::path::Path::new("."),
+    };
+    if !dir.is_dir() {
+        return format!("the directory {} does not exist", dir.display());
+    }
+    let probe = dir.join(format!(".timebank-probe-{}", std::process::id()));
+    match std::fs::File::create(&probe) {
+        Ok(_) => {
+            let _ = std::fs::remove_file(&probe);
+        }
+        Err(e) => return format!("the directory {} is not writable: {e}", dir.display()),
+    }
+    match std::fs::OpenOptions::new().append(true).open(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            format!("the file is not writable: {e}")
+        }
+        _ => error.to_string(),
+    }
+}
+
 /// The pool and the URL it was made from.
 #[derive(Clone)]
 pub struct Store {
-    pool: Pool<ConnectionManager<DbConnection>>,
+    pool: Pool<Manager>,
     url: DatabaseUrl,
 }
 
 impl Store {
     /// Opens the pool. SQLite creates the file on first use.
+    ///
+    /// One connection is made directly first: it says at once why the database
+    /// cannot be used (the pool would retry for its whole timeout and then report
+    /// only the last attempt), and on SQLite it turns a new file into WAL, which
+    /// needs the file to itself, before the pool opens several at once.
     pub fn open(url: &DatabaseUrl, max_size: u32) -> Result<Self, AppError> {
-        if url.backend() == Backend::Sqlite {
-            // One connection first turns a new file into WAL (which needs the file
-            // to itself), before the pool opens several at once.
-            let first = Self::establish(url)?;
-            drop(first);
-        }
-        let manager = ConnectionManager::<DbConnection>::new(url.target());
+        drop(Self::establish(url)?);
         let pool = Pool::builder()
             .max_size(max_size)
             .connection_timeout(Duration::from_secs(10))
-            .connection_customizer(Box::new(ConnectionSetup))
-            .build(manager)
-            .map_err(|e| {
-                AppError::new(
-                    crate::error::ErrorCode::ServiceUnavailable,
-                    format!("cannot open the database {url}: {e}"),
-                )
-            })?;
+            .event_handler(Box::new(crate::metrics::PoolEvents))
+            .build(Manager(url.clone()))
+            .map_err(|e| unusable(url, e))?;
         Ok(Self {
             pool,
             url: url.clone(),
@@ -189,15 +233,20 @@ impl Store {
         Self::establish(&self.url)
     }
 
+    /// Connects with the backend's own driver: the generic connection tries every
+    /// backend in turn and reports only "Invalid connection url".
     fn establish(url: &DatabaseUrl) -> Result<DbConnection, AppError> {
         use diesel::Connection;
-        let mut conn = DbConnection::establish(url.target()).map_err(|e| {
-            AppError::new(
-                crate::error::ErrorCode::ServiceUnavailable,
-                format!("cannot connect to {url}: {e}"),
-            )
-        })?;
-        configure(&mut conn)?;
+        let mut conn = match url.backend() {
+            Backend::Postgres => PgConnection::establish(url.target())
+                .map(DbConnection::Postgresql)
+                .map_err(|e| unusable(url, e))?,
+            Backend::Sqlite => SqliteConnection::establish(url.target())
+                .map(DbConnection::Sqlite)
+                .map_err(|e| unusable(url, sqlite_cause(url.target(), e)))?,
+        };
+        // A read-only SQLite file opens, and fails here at the switch to WAL.
+        configure(&mut conn).map_err(|e| unusable(url, sqlite_cause(url.target(), e)))?;
         Ok(conn)
     }
 
@@ -208,16 +257,14 @@ impl Store {
         let mut conn = self.dedicated_connection()?;
         match &mut conn {
             DbConnection::Sqlite(c) => c.batch_execute("PRAGMA wal_autocheckpoint = 0;")?,
-            // The writer's statements are prepared once and run for the life
-            // of the process, against tables (idempotency keys, the journal)
-            // that grow by thousands of rows a second. A generic plan made
-            // while a table was small (a new database, a few accounts) stays a
-            // sequential scan long after it is not; planning each execution
-            // with its own values and the table's current size costs a few
-            // microseconds a batch.
-            DbConnection::Postgresql(c) => {
-                c.batch_execute("SET plan_cache_mode = force_custom_plan;")?
-            }
+            // The writer's statements are prepared once and their plans kept
+            // for the life of the process, while the tables they read
+            // (idempotency keys, the journal) grow by thousands of rows a
+            // second. A plan made while a table was small (a new database, a
+            // few accounts) was a sequential scan that stayed one long after,
+            // halving throughput. Every writer statement looks rows up by key,
+            // so its plans use the indexes whatever the table's size then.
+            DbConnection::Postgresql(c) => c.batch_execute("SET enable_seqscan = off;")?,
         }
         Ok(conn)
     }

@@ -84,7 +84,7 @@ fn pg_execute(sql: &str) {
     diesel::sql_query(sql).execute(&mut conn).expect(sql);
 }
 
-fn with_database(url: &str, name: &str) -> String {
+pub fn with_database(url: &str, name: &str) -> String {
     let (base, query) = match url.split_once('?') {
         Some((b, q)) => (b, Some(q)),
         None => (url, None),
@@ -185,6 +185,24 @@ impl Server {
     }
 
     pub fn start_with(db: &TestDb, env: &[(&str, &str)]) -> Self {
+        Self::spawn(db, env, Stdio::inherit())
+    }
+
+    /// A server whose log (stderr) the test reads.
+    pub fn start_logged(db: &TestDb, env: &[(&str, &str)]) -> (Self, ServerLog) {
+        let mut server = Self::spawn(db, env, Stdio::piped());
+        let log = ServerLog::default();
+        let stderr = server.child.stderr.take().expect("stderr");
+        let lines = log.0.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                lines.lock().expect("log").push(line);
+            }
+        });
+        (server, log)
+    }
+
+    fn spawn(db: &TestDb, env: &[(&str, &str)], stderr: Stdio) -> Self {
         let mut command = Command::new(binary());
         command
             .arg("serve")
@@ -195,7 +213,7 @@ impl Server {
             .env("TIMEBANK_WORKERS", "2")
             .current_dir(db.dir())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
+            .stderr(stderr);
         for (k, v) in env {
             command.env(k, v);
         }
@@ -255,6 +273,73 @@ impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// The lines a server logged so far.
+#[derive(Clone, Default)]
+pub struct ServerLog(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
+
+impl ServerLog {
+    /// Waits up to five seconds for a line containing every one of `parts`.
+    pub fn wait_for(&self, parts: &[&str]) -> String {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let lines = self.0.lock().expect("log").clone();
+            if let Some(line) = lines.iter().find(|l| parts.iter().all(|p| l.contains(p))) {
+                return line.clone();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no log line with {parts:?} in:\n{}",
+                lines.join("\n")
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+/// How a `timebank serve` that was expected to refuse to start ended.
+#[derive(Debug)]
+pub struct FailedStart {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+    pub took: Duration,
+}
+
+/// Runs `timebank serve` with `env` (over the defaults of `Server::start`) and
+/// expects it to exit by itself within 30 s.
+pub fn serve_expecting_exit(dir: &std::path::Path, env: &[(&str, &str)]) -> FailedStart {
+    let mut command = Command::new(binary());
+    command
+        .arg("serve")
+        .env("TIMEBANK_BIND", "127.0.0.1:0")
+        .env("TIMEBANK_JWT_SECRET", SECRET)
+        .env("TIMEBANK_LOG", "info")
+        .env("TIMEBANK_WORKERS", "2")
+        .current_dir(dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    let started = Instant::now();
+    let mut child = command.spawn().expect("spawn timebank serve");
+    while child.try_wait().expect("wait").is_none() {
+        if started.elapsed() > Duration::from_secs(30) {
+            let _ = child.kill();
+            panic!("timebank serve did not exit");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let took = started.elapsed();
+    let out = child.wait_with_output().expect("output");
+    FailedStart {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        took,
     }
 }
 
