@@ -32,7 +32,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 BIN="$(realpath "${1:-target/debug/timebank}")"
-MAX_TIME="${SCHEMATHESIS_MAX_TIME:-150}"
+MAX_TIME="${SCHEMATHESIS_MAX_TIME:-120}"
 VERSION=4.32.5
 PASSWORD='schemathesis-admin-password'
 

@@ -9,7 +9,7 @@ use crate::error::AppError;
 #[utoipa::path(
     get, path = "/metrics", tag = "operations",
     responses((status = 200, description = "Prometheus text format", body = String, content_type = "text/plain; version=0.0.4",
-        example = "# HELP http_refusals_total Problem answers (4xx and 5xx) by their problem code.\n# TYPE http_refusals_total counter\nhttp_refusals_total{code=\"insufficient_funds\"} 3\n")),
+        example = "# HELP timebank_http_refusals_total Problem answers (4xx and 5xx) by their problem code.\n# TYPE timebank_http_refusals_total counter\ntimebank_http_refusals_total{code=\"insufficient_funds\"} 3\n")),
     security(())
 )]
 #[get("/metrics")]
