@@ -169,3 +169,36 @@ fn schema_exemplified(
     // A page: its items show the example.
     schema_exemplified(&schema["properties"]["items"]["items"], schemas)
 }
+
+on_both_backends! {
+    // The two transfer examples Swagger UI proposes are accepted as they are,
+    // once their example ids name real accounts.
+    transfer_examples_are_accepted(backend) {
+        let bank = Bank::new(backend);
+        let wallet = bank.wallet("Li Wei");
+        let partner = bank.open_account("partner", "Points supermarket");
+        let ids = [
+            ("0193a5b0-7e1a-7c3e-9a41-3f5e2b7c9d03", bank.issuance_id.as_str()),
+            ("0193a5b0-7e1a-7c3e-9a41-3f5e2b7c9d04", wallet.as_str()),
+            ("0193a5b0-7e1a-7c3e-9a41-3f5e2b7c9d05", partner.as_str()),
+        ];
+        let doc = serde_json::to_value(timebank::http::openapi::document()).unwrap();
+        let examples = doc["paths"]["/v1/transfers"]["post"]["requestBody"]["content"]
+            ["application/json"]["examples"]
+            .as_object()
+            .unwrap();
+        assert_eq!(examples.len(), 2);
+        // Postings first: the shorthand spends what it credits.
+        for name in ["postings", "shorthand"] {
+            let mut body = examples[name]["value"].to_string();
+            for (example, real) in ids {
+                body = body.replace(example, real);
+            }
+            let body: serde_json::Value = serde_json::from_str(&body).unwrap();
+            let reply = bank.api.post("/v1/transfers", &body, Some(&fresh_key()));
+            assert_eq!(reply.status, 201, "{name}: {}", reply.body);
+        }
+        assert_eq!(bank.posted(&wallet), "4.50");
+        assert_eq!(bank.posted(&partner), "8.00");
+    }
+}
