@@ -348,6 +348,10 @@ fn sqlite_schema_matches_schema_rs() {
         live_columns, declared,
         "schema.rs and migrations/sqlite differ"
     );
+    // The key leads: a batch's lookup must probe by key whatever plan the
+    // statistics of the moment give (scope first, a stale plan scanned every
+    // key of the caller and halved PostgreSQL's throughput).
+    assert_eq!(live["idempotency_keys"].primary_key, ["key", "scope"]);
     // Every table is append-only or keyed; the journal tables are guarded.
     for journal in ["transfers", "postings", "audit_log"] {
         assert_eq!(

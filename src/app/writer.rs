@@ -223,6 +223,7 @@ impl Worker {
             ok = result.is_ok(),
             "batch committed"
         );
+        crate::metrics::observe_batch(batch.len(), started.elapsed(), result.is_ok());
         let error = match result {
             Ok(()) => {
                 batch.into_iter().for_each(|job| job.send());

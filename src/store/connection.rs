@@ -255,16 +255,8 @@ impl Store {
     /// service checkpoints from another thread instead (`checkpoint`).
     pub fn writer_connection(&self) -> Result<DbConnection, AppError> {
         let mut conn = self.dedicated_connection()?;
-        match &mut conn {
-            DbConnection::Sqlite(c) => c.batch_execute("PRAGMA wal_autocheckpoint = 0;")?,
-            // The writer's statements are prepared once and their plans kept
-            // for the life of the process, while the tables they read
-            // (idempotency keys, the journal) grow by thousands of rows a
-            // second. A plan made while a table was small (a new database, a
-            // few accounts) was a sequential scan that stayed one long after,
-            // halving throughput. Every writer statement looks rows up by key,
-            // so its plans use the indexes whatever the table's size then.
-            DbConnection::Postgresql(c) => c.batch_execute("SET enable_seqscan = off;")?,
+        if let DbConnection::Sqlite(c) = &mut conn {
+            c.batch_execute("PRAGMA wal_autocheckpoint = 0;")?;
         }
         Ok(conn)
     }
@@ -307,7 +299,10 @@ impl Store {
         F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
     {
         let pool = self.pool.clone();
+        // Lines logged on the blocking thread keep the request's id.
+        let span = tracing::Span::current();
         tokio::task::spawn_blocking(move || {
+            let _request = span.enter();
             let mut conn = pool.get()?;
             f(&mut conn)
         })

@@ -114,7 +114,7 @@ diesel::table! {
 }
 
 diesel::table! {
-    idempotency_keys (scope, key) {
+    idempotency_keys (key, scope) {
         scope -> Text,
         key -> Text,
         fingerprint -> Text,
