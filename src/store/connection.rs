@@ -80,10 +80,11 @@ fn configure(conn: &mut DbConnection) -> diesel::QueryResult<()> {
     match conn {
         // WAL lets readers run beside the writer; FULL makes every commit durable
         // (invariant 8); the busy timeout, set first, queues writers (and the switch
-        // to WAL itself) instead of failing them.
+        // to WAL itself) instead of failing them. A case-sensitive LIKE lets a
+        // subtree's path prefix use the path index (store::subtree).
         DbConnection::Sqlite(c) => c.batch_execute(
             "PRAGMA busy_timeout = 30000; PRAGMA page_size = 2048; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-             PRAGMA foreign_keys = ON;",
+             PRAGMA foreign_keys = ON; PRAGMA case_sensitive_like = ON;",
         ),
         DbConnection::Postgresql(c) => c.batch_execute(
             "SET statement_timeout = '60s'; SET idle_in_transaction_session_timeout = '60s';",
