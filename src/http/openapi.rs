@@ -76,6 +76,21 @@ impl Modify for BearerAuth {
     }
 }
 
+/// Every operation of the document, whatever its method.
+fn operations_mut(openapi: &mut utoipa::openapi::OpenApi) -> impl Iterator<Item = &mut Operation> {
+    openapi.paths.paths.values_mut().flat_map(|item| {
+        [
+            &mut item.get,
+            &mut item.post,
+            &mut item.put,
+            &mut item.patch,
+            &mut item.delete,
+        ]
+        .into_iter()
+        .flatten()
+    })
+}
+
 /// Refusals any operation can give, declared where its handler does not list
 /// them itself, and the bounds of every page size: clients (and fuzzers that
 /// read the document) learn them from the spec rather than by being refused.
@@ -83,18 +98,9 @@ struct CommonAnswers;
 
 impl Modify for CommonAnswers {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        for item in openapi.paths.paths.values_mut() {
-            let operations = [
-                &mut item.get,
-                &mut item.post,
-                &mut item.put,
-                &mut item.patch,
-                &mut item.delete,
-            ];
-            for operation in operations.into_iter().flatten() {
-                declare_refusals(operation);
-                describe_parameters(operation);
-            }
+        for operation in operations_mut(openapi) {
+            declare_refusals(operation);
+            describe_parameters(operation);
         }
     }
 }
@@ -389,37 +395,28 @@ struct ProblemExamples;
 
 impl Modify for ProblemExamples {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        for item in openapi.paths.paths.values_mut() {
-            let operations = [
-                &mut item.get,
-                &mut item.post,
-                &mut item.put,
-                &mut item.patch,
-                &mut item.delete,
-            ];
-            for operation in operations.into_iter().flatten() {
-                for (status, response) in operation.responses.responses.iter_mut() {
-                    let RefOr::T(response) = response else {
-                        continue;
-                    };
-                    let Some(RefOr::T(content)) = response.content.get_mut(PROBLEM_JSON) else {
-                        continue;
-                    };
-                    if content.example.is_some() || !content.examples.is_empty() {
-                        continue;
-                    }
-                    for code in codes_named(status, &response.description) {
-                        let problem = example_refusal(code).problem();
-                        content.examples.insert(
-                            code.as_str().to_string(),
-                            RefOr::T(
-                                ExampleBuilder::new()
-                                    .summary(code.title())
-                                    .value(serde_json::to_value(problem).ok())
-                                    .build(),
-                            ),
-                        );
-                    }
+        for operation in operations_mut(openapi) {
+            for (status, response) in operation.responses.responses.iter_mut() {
+                let RefOr::T(response) = response else {
+                    continue;
+                };
+                let Some(RefOr::T(content)) = response.content.get_mut(PROBLEM_JSON) else {
+                    continue;
+                };
+                if content.example.is_some() || !content.examples.is_empty() {
+                    continue;
+                }
+                for code in codes_named(status, &response.description) {
+                    let problem = example_refusal(code).problem();
+                    content.examples.insert(
+                        code.as_str().to_string(),
+                        RefOr::T(
+                            ExampleBuilder::new()
+                                .summary(code.title())
+                                .value(serde_json::to_value(problem).ok())
+                                .build(),
+                        ),
+                    );
                 }
             }
         }
