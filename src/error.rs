@@ -1,7 +1,7 @@
 //! One error envelope for the whole service: a stable machine-readable code, the
 //! HTTP status it maps to, and a human detail. The http layer renders it as RFC 9457
-//! problem+json; the idempotency store keeps the same rendering so a retried refusal
-//! gets the same refusal.
+//! problem+json; an idempotency record keeps a refusal as its problem, from which
+//! the same refusal is read back for a retry.
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -19,6 +19,11 @@ macro_rules! error_codes {
 
             pub fn as_str(self) -> &'static str {
                 match self { $(ErrorCode::$variant => $code),+ }
+            }
+
+            /// The code named by its stable string, as a kept problem holds it.
+            pub fn parse(code: &str) -> Option<Self> {
+                match code { $($code => Some(ErrorCode::$variant),)+ _ => None }
             }
 
             pub fn status(self) -> u16 {
@@ -128,6 +133,16 @@ impl AppError {
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         tracing::error!(error = %cause, "internal error");
         Self::new(ErrorCode::Internal, "internal error; see the service log")
+    }
+
+    /// A refusal read back from the problem it was kept as.
+    pub fn from_problem(problem: Problem) -> Option<Self> {
+        Some(Self {
+            code: ErrorCode::parse(&problem.code)?,
+            detail: problem.detail,
+            errors: problem.errors,
+            retry_after: None,
+        })
     }
 
     pub fn problem(&self) -> Problem {

@@ -292,7 +292,7 @@ fn assert_replay_of(replay: &Reply, first: &Reply) {
         "replayed status; {}",
         replay.body
     );
-    assert_eq!(replay.body, first.body, "replayed body");
+    assert_eq!(replay.text, first.text, "replayed body, byte for byte");
     assert_eq!(replay.header("location"), first.header("location"));
     assert_eq!(replay.header("content-type"), first.header("content-type"));
     assert_eq!(replay.header("idempotent-replayed"), Some("true"));
@@ -1361,6 +1361,89 @@ on_both_backends! {
         assert_eq!(bank.posted(&wallet), "5.00");
         let listed = bank.api.get(&format!("/v1/transfers?account_id={wallet}"));
         assert_eq!(listed.body["items"].as_array().map(Vec::len), Some(1));
+    }
+
+    every_kept_answer_replays_byte_for_byte(backend) {
+        // app hands http typed outcomes and a replay carries the same values,
+        // so every endpoint that keeps answers must render them again exactly.
+        let bank = Bank::new(backend);
+        let api = &bank.api;
+        let once = |path: &str, body: Value, status: u16| {
+            let key = fresh_key();
+            let first = api.post(path, &body, Some(&key));
+            assert_eq!(first.status, status, "{path}: {}", first.body);
+            assert_replay_of(&api.post(path, &body, Some(&key)), &first);
+            first
+        };
+        let code = format!("R{}", rand_digits() % 1_000_000);
+        let ledger = once(
+            "/v1/ledgers",
+            json!({"code": code, "name": "Replay ledger", "asset_scale": 2}),
+            201,
+        );
+        assert_eq!(
+            ledger.header("location").map(str::to_string),
+            Some(format!("/v1/ledgers/{}", ledger.id()))
+        );
+        let org = once(
+            "/v1/organisations",
+            json!({"name": "Replay street", "kind": "community", "parent_id": bank.organisation_id}),
+            201,
+        )
+        .id();
+        let account = once(
+            "/v1/accounts",
+            json!({"ledger_id": bank.ledger_id, "kind": "volunteer", "name": "张伟 \"replay\""}),
+            201,
+        )
+        .id();
+        once(&format!("/v1/accounts/{account}/freeze"), json!({}), 200);
+        once(&format!("/v1/accounts/{account}/unfreeze"), json!({}), 200);
+        let user = once(
+            "/v1/users",
+            json!({
+                "username": format!("replay-{}", fresh_key()),
+                "password": PASSWORD,
+                "roles": [{"role": "auditor", "organisation_id": org}],
+            }),
+            201,
+        )
+        .id();
+        let granted = once(
+            &format!("/v1/users/{user}/roles"),
+            json!({"role": "coordinator", "organisation_id": org}),
+            201,
+        );
+        let grant = granted.body["roles"]
+            .as_array()
+            .and_then(|roles| roles.iter().find(|g| g["role"] == "coordinator"))
+            .map(|g| g["id"].as_str().unwrap_or_default().to_string())
+            .expect("the new grant");
+        assert_eq!(
+            granted.header("location").map(str::to_string),
+            Some(format!("/v1/users/{user}/roles/{grant}"))
+        );
+        once(
+            "/v1/volunteers",
+            json!({"name": "李娜", "phone": format!("+86 139{:08}", rand_digits()), "organisation_id": org}),
+            201,
+        );
+        let wallet = bank.wallet("Replay wallet");
+        let hold = once(
+            "/v1/transfers",
+            json!({"kind": "redemption", "debit_account_id": bank.issuance_id,
+                   "credit_account_id": wallet, "amount": "3.25",
+                   "pending": true, "description": "饭票 hold", "metadata": {"b": 1, "a": [true, null]}}),
+            201,
+        )
+        .id();
+        once(&format!("/v1/transfers/{hold}/post"), json!({}), 201);
+
+        // A refusal kept by a change that is not a transfer replays the same.
+        let key = fresh_key();
+        let duplicate = json!({"code": code, "name": "Same code again"});
+        let first = refused(&bank, 409, "conflict", || api.post("/v1/ledgers", &duplicate, Some(&key)));
+        assert_replay_of(&api.post("/v1/ledgers", &duplicate, Some(&key)), &first);
     }
 
     a_retried_refusal_gets_the_same_refusal(backend) {

@@ -6,9 +6,10 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::App;
 use super::access::{self, can_read_account};
+use super::answer::Answer;
 use super::audit::{self, Change, snapshot};
 use super::caller::{Caller, READERS};
-use super::idempotency::{Claim, StoredResponse, run_once};
+use super::idempotency::{Claim, run_once};
 use super::names::valid_name;
 use super::organisations::named;
 use super::page::{Limit, Page};
@@ -55,7 +56,7 @@ pub struct OpenAccountRequest {
 }
 
 /// An account's balances as decimal strings in the ledger's scale (credits minus debits).
-#[derive(Clone, Debug, Serialize, ToSchema)]
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 #[schema(examples(json!({
     "posted": "12.50",
     "pending_debits": "0.00",
@@ -75,7 +76,7 @@ pub struct Balances {
 }
 
 /// An account with its balances.
-#[derive(Clone, Debug, Serialize, ToSchema)]
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 #[schema(examples(json!({
     "id": "0193a5b0-7e1a-7c3e-9a41-3f5e2b7c9d04",
     "ledger_id": "0193a5b0-7e1a-7c3e-9a41-3f5e2b7c9d02",
@@ -147,10 +148,6 @@ impl AccountView {
             external_ref: row.external_ref.clone(),
             created_at: from_db_time(row.created_at),
         })
-    }
-
-    pub fn location(&self) -> String {
-        format!("/v1/accounts/{}", self.id)
     }
 }
 
@@ -325,7 +322,7 @@ impl App {
         caller: &Caller,
         key: Option<&str>,
         request: OpenAccountRequest,
-    ) -> Result<StoredResponse, AppError> {
+    ) -> Result<Answer<AccountView>, AppError> {
         caller.require_admin()?;
         let claim = key
             .map(|k| {
@@ -377,7 +374,7 @@ impl App {
                     after: Some(snapshot(&view)?),
                 },
             )?;
-            StoredResponse::created(view.location(), &view)
+            Ok(view)
         })
         .await
     }
@@ -510,7 +507,7 @@ impl App {
         key: Option<&str>,
         id: AccountId,
         change: StatusChange,
-    ) -> Result<StoredResponse, AppError> {
+    ) -> Result<Answer<AccountView>, AppError> {
         caller.require_admin()?;
         let operation = format!("POST /v1/accounts/{id}/{change:?}");
         let claim = key
@@ -584,7 +581,7 @@ impl App {
                     after: Some(snapshot(&after)?),
                 },
             )?;
-            StoredResponse::ok(&after)
+            Ok(after)
         })
         .await
     }

@@ -7,7 +7,8 @@
 
 use chrono::{DateTime, Utc};
 
-use super::idempotency::{self, Claim, StoredResponse};
+use super::answer::Answer;
+use super::idempotency::Claim;
 use crate::domain::{AccountId, LedgerId, TransferId};
 use crate::error::AppError;
 use crate::ledger::{Command, Engine, JournalEntry, LedgerError};
@@ -121,27 +122,19 @@ pub trait Act: Send + 'static {
     /// whatever the act applied and keeps the refusal under its key.
     fn run(&self, cx: &mut ActContext<'_>) -> Result<Self::Outcome, AppError>;
 
-    /// The idempotency record of an accepted outcome.
-    fn record(claim: &Claim, outcome: &Self::Outcome, now: DateTime<Utc>) -> IdempotencyRow;
+    /// The idempotency record of an accepted outcome (an act whose outcome is
+    /// serde keeps it with `idempotency::record`).
+    fn record(
+        claim: &Claim,
+        outcome: &Self::Outcome,
+        now: DateTime<Utc>,
+    ) -> Result<IdempotencyRow, AppError>;
 
-    /// The first answer, replayed from its record.
+    /// The first answer, outcome or refusal, read back from its record (with
+    /// `idempotency::replay` for a serde outcome), inside the batch.
     fn replay(
         conn: &mut DbConnection,
         row: &IdempotencyRow,
         claim: &Claim,
-    ) -> Result<StoredResponse, AppError> {
-        let _ = conn;
-        idempotency::replay(row, claim)
-    }
-}
-
-/// What the writer answers for one act.
-#[derive(Clone, Debug)]
-pub enum ActReply<O> {
-    /// The act ran in this batch: its outcome.
-    Done(O),
-    /// The act was refused; the refusal is kept under its key.
-    Refused(AppError),
-    /// The key was answered before: the first answer again.
-    Replayed(StoredResponse),
+    ) -> Result<Answer<Self::Outcome>, AppError>;
 }

@@ -10,10 +10,13 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::answer::Answer;
 
 use super::record_keys::RecordKeys;
 use crate::domain::TransferId;
-use crate::error::{AppError, ErrorCode};
+use crate::error::{AppError, ErrorCode, Problem};
 use crate::ledger::TransferRecord;
 use crate::store::rows::{IdempotencyRow, parse_column, to_db_time};
 use crate::store::{DbConnection, Store, idempotency, write_transaction};
@@ -63,118 +66,129 @@ impl Claim {
     }
 }
 
-/// An answer as it is sent, and as it is kept for replay.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct StoredResponse {
-    pub status: u16,
-    pub body: String,
-    pub location: Option<String>,
-    pub replayed: bool,
+const DONE: &str = "done";
+const REFUSED: &str = "refused";
+
+/// Refuses a different request under a key already answered.
+fn check_same_request(row: &IdempotencyRow, claim: &Claim) -> Result<(), AppError> {
+    if row.fingerprint == claim.fingerprint {
+        return Ok(());
+    }
+    Err(AppError::new(
+        ErrorCode::IdempotencyKeyReused,
+        format!(
+            "Idempotency-Key {:?} was first used with a different request",
+            claim.key
+        ),
+    ))
 }
 
-impl StoredResponse {
-    pub fn created(location: String, view: &impl Serialize) -> Result<Self, AppError> {
-        Ok(Self {
-            status: 201,
-            body: serde_json::to_string(view).map_err(AppError::internal)?,
-            location: Some(location),
-            replayed: false,
-        })
+/// The kept refusal, if the key's first answer was one.
+fn kept_refusal(row: &IdempotencyRow, body: &str) -> Result<Option<AppError>, AppError> {
+    if row.outcome != REFUSED {
+        return Ok(None);
     }
-
-    pub fn ok(view: &impl Serialize) -> Result<Self, AppError> {
-        Ok(Self {
-            status: 200,
-            body: serde_json::to_string(view).map_err(AppError::internal)?,
-            location: None,
-            replayed: false,
-        })
-    }
-
-    pub fn refusal(error: &AppError) -> Self {
-        Self {
-            status: error.code.status(),
-            body: serde_json::to_string(&error.problem()).unwrap_or_default(),
-            location: None,
-            replayed: false,
-        }
-    }
-
-    pub fn is_refusal(&self) -> bool {
-        self.status >= 400
-    }
+    let problem: Problem = serde_json::from_str(body)
+        .map_err(|e| AppError::internal(format!("corrupt kept refusal: {e}")))?;
+    let code = problem.code.clone();
+    AppError::from_problem(problem)
+        .map(Some)
+        .ok_or_else(|| AppError::internal(format!("kept refusal has unknown code {code:?}")))
 }
 
-/// The transfer whose first answer must be rendered from the journal, if the
-/// record kept no body.
-pub fn created_transfer(row: &IdempotencyRow) -> Result<Option<TransferId>, AppError> {
-    match (&row.transfer_id, row.response_body.is_empty()) {
-        (Some(id), true) => parse_column(id, "idempotency_keys.transfer_id").map(Some),
-        _ => Ok(None),
-    }
-}
-
-/// Replays the stored answer, or refuses a different request under the same key.
-pub fn replay(row: &IdempotencyRow, claim: &Claim) -> Result<StoredResponse, AppError> {
-    if row.fingerprint != claim.fingerprint {
-        return Err(AppError::new(
-            ErrorCode::IdempotencyKeyReused,
-            format!(
-                "Idempotency-Key {:?} was first used with a different request",
-                claim.key
-            ),
-        ));
-    }
-    Ok(StoredResponse {
-        status: u16::try_from(row.status_code).unwrap_or(500),
-        body: claim
-            .keys
-            .open(&claim.scope, &claim.key, &row.response_body)?,
-        location: row.location.clone(),
+/// The first answer again, read back from its record.
+pub fn replay<O: DeserializeOwned>(
+    row: &IdempotencyRow,
+    claim: &Claim,
+) -> Result<Answer<O>, AppError> {
+    check_same_request(row, claim)?;
+    let body = claim
+        .keys
+        .open(&claim.scope, &claim.key, &row.response_body)?;
+    let outcome = match kept_refusal(row, &body)? {
+        Some(refusal) => Err(refusal),
+        None => Ok(serde_json::from_str(&body)
+            .map_err(|e| AppError::internal(format!("corrupt kept outcome: {e}")))?),
+    };
+    Ok(Answer {
+        outcome,
         replayed: true,
     })
 }
 
-/// The record of an answer, kept whole, its body sealed.
-pub fn record(
+/// The first answer of a created transfer: its refusal again, or the transfer
+/// to render from the journal (its record keeps no body).
+pub fn replay_created_transfer(
+    row: &IdempotencyRow,
     claim: &Claim,
-    response: &StoredResponse,
-    now: DateTime<Utc>,
-) -> Result<IdempotencyRow, AppError> {
-    let body = claim.keys.seal(&claim.scope, &claim.key, &response.body)?;
-    Ok(row(
-        claim,
-        response.status,
-        body,
-        response.location.clone(),
-        None,
-        now,
-    ))
+) -> Result<Result<TransferId, AppError>, AppError> {
+    check_same_request(row, claim)?;
+    if row.outcome == REFUSED {
+        let body = claim
+            .keys
+            .open(&claim.scope, &claim.key, &row.response_body)?;
+        return kept_refusal(row, &body)?
+            .map(Err)
+            .ok_or_else(|| AppError::internal("kept refusal vanished"));
+    }
+    match &row.transfer_id {
+        Some(id) => parse_column(id, "idempotency_keys.transfer_id").map(Ok),
+        None => Err(AppError::internal("a transfer's record names no transfer")),
+    }
 }
 
-/// The record of a 201 that created `transfer`. No body is kept: the journal
-/// holds every row of it, and replay renders it again.
+/// The record of an answer, its body sealed: the outcome as JSON, or the
+/// refusal as its problem.
+pub fn record<O: Serialize>(
+    claim: &Claim,
+    outcome: &Result<O, AppError>,
+    now: DateTime<Utc>,
+) -> Result<IdempotencyRow, AppError> {
+    match outcome {
+        Ok(done) => sealed(claim, DONE, serde_json::to_string(done), now),
+        Err(refusal) => record_refusal(claim, refusal, now),
+    }
+}
+
+/// The record of a refusal, kept as its problem.
+pub fn record_refusal(
+    claim: &Claim,
+    refusal: &AppError,
+    now: DateTime<Utc>,
+) -> Result<IdempotencyRow, AppError> {
+    sealed(
+        claim,
+        REFUSED,
+        serde_json::to_string(&refusal.problem()),
+        now,
+    )
+}
+
+fn sealed(
+    claim: &Claim,
+    outcome: &str,
+    body: serde_json::Result<String>,
+    now: DateTime<Utc>,
+) -> Result<IdempotencyRow, AppError> {
+    let body = body.map_err(AppError::internal)?;
+    let sealed = claim.keys.seal(&claim.scope, &claim.key, &body)?;
+    Ok(row(claim, outcome, sealed, None, now))
+}
+
+/// The record of a created transfer. No body is kept: the journal holds every
+/// row of it, and replay renders it again.
 pub fn record_created(
     claim: &Claim,
     transfer: &TransferRecord,
     now: DateTime<Utc>,
 ) -> IdempotencyRow {
-    let location = format!("/v1/transfers/{}", transfer.id);
-    row(
-        claim,
-        201,
-        String::new(),
-        Some(location),
-        Some(transfer.id),
-        now,
-    )
+    row(claim, DONE, String::new(), Some(transfer.id), now)
 }
 
 fn row(
     claim: &Claim,
-    status: u16,
+    outcome: &str,
     body: String,
-    location: Option<String>,
     transfer: Option<TransferId>,
     now: DateTime<Utc>,
 ) -> IdempotencyRow {
@@ -182,9 +196,8 @@ fn row(
         scope: claim.scope.clone(),
         key: claim.key.clone(),
         fingerprint: claim.fingerprint.clone(),
-        status_code: i32::from(status),
+        outcome: outcome.to_string(),
         response_body: body,
-        location,
         transfer_id: transfer.map(|id| id.to_string()),
         created_at: to_db_time(now),
         expires_at: to_db_time(now + Duration::hours(RETENTION_HOURS)),
@@ -235,16 +248,17 @@ impl Drop for InFlightGuard {
 }
 
 /// Runs a state change that is not a transfer (ledgers, accounts) exactly once:
-/// the change and its stored answer commit together; a refusal is stored too,
-/// with the change's own writes rolled back to a savepoint.
-pub async fn run_once<F>(
+/// the change and its record commit together; a refusal is kept too, with the
+/// change's own writes rolled back to a savepoint.
+pub async fn run_once<O, F>(
     store: &Store,
     in_flight: &Arc<InFlight>,
     claim: Option<Claim>,
     change: F,
-) -> Result<StoredResponse, AppError>
+) -> Result<Answer<O>, AppError>
 where
-    F: Fn(&mut DbConnection) -> Result<StoredResponse, AppError> + Send + Sync + 'static,
+    O: Serialize + DeserializeOwned + Send + 'static,
+    F: Fn(&mut DbConnection) -> Result<O, AppError> + Send + Sync + 'static,
 {
     let _guard = claim.as_ref().map(|c| in_flight.enter(c)).transpose()?;
     store
@@ -263,17 +277,18 @@ where
         .await
 }
 
-fn run_once_in<F>(
+fn run_once_in<O, F>(
     conn: &mut DbConnection,
     claim: Option<&Claim>,
     change: &F,
-) -> Result<StoredResponse, AppError>
+) -> Result<Answer<O>, AppError>
 where
-    F: Fn(&mut DbConnection) -> Result<StoredResponse, AppError>,
+    O: Serialize + DeserializeOwned,
+    F: Fn(&mut DbConnection) -> Result<O, AppError>,
 {
     write_transaction(conn, |conn| {
         let Some(claim) = claim else {
-            return change(conn);
+            return change(conn).map(|done| Answer::fresh(Ok(done)));
         };
         if let Some(row) = idempotency::find_many(conn, &[claim.pair()])?.get(&claim.pair()) {
             return replay(row, claim);
@@ -282,12 +297,11 @@ where
             use diesel::Connection;
             conn.transaction(|c| change(c))
         };
-        let response = match outcome {
-            Ok(response) => response,
-            Err(e) if e.code.status() < 500 => StoredResponse::refusal(&e),
-            Err(e) => return Err(e),
+        let outcome = match outcome {
+            Err(e) if e.code.status() >= 500 => return Err(e),
+            kept => kept,
         };
-        idempotency::insert_many(conn, &[record(claim, &response, Utc::now())?])?;
-        Ok(response)
+        idempotency::insert_many(conn, &[record(claim, &outcome, Utc::now())?])?;
+        Ok(Answer::fresh(outcome))
     })
 }

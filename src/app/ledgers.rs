@@ -6,9 +6,10 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::App;
 use super::accounts::{OpenAccountRequest, open_account};
+use super::answer::Answer;
 use super::audit::{self, Change, snapshot};
 use super::caller::Caller;
-use super::idempotency::{Claim, StoredResponse, run_once};
+use super::idempotency::{Claim, run_once};
 use super::names::valid_name;
 use super::organisations::named;
 use super::page::{Limit, Page};
@@ -45,7 +46,7 @@ pub struct CreateLedgerRequest {
 }
 
 /// A points scheme and the head of its journal.
-#[derive(Clone, Debug, Serialize, ToSchema)]
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 #[schema(examples(json!({
     "id": "0193a5b0-7e1a-7c3e-9a41-3f5e2b7c9d02",
     "code": "points",
@@ -96,10 +97,6 @@ impl LedgerView {
             last_hash: head.last_hash,
             created_at: from_db_time(row.created_at),
         })
-    }
-
-    pub fn location(&self) -> String {
-        format!("/v1/ledgers/{}", self.id)
     }
 }
 
@@ -190,7 +187,7 @@ impl App {
         caller: &Caller,
         key: Option<&str>,
         request: CreateLedgerRequest,
-    ) -> Result<StoredResponse, AppError> {
+    ) -> Result<Answer<LedgerView>, AppError> {
         caller.require_admin()?;
         let claim = key
             .map(|k| {
@@ -234,7 +231,7 @@ impl App {
                     after: Some(snapshot(&view)?),
                 },
             )?;
-            StoredResponse::created(view.location(), &view)
+            Ok(view)
         })
         .await
     }

@@ -6,7 +6,6 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use super::App;
-use super::act::ActReply;
 use super::transfer_act::TransferAct;
 use crate::error::AppError;
 use crate::ledger::command::Provenance;
@@ -59,8 +58,8 @@ impl App {
                 },
             };
             // Another instance may have released it first; that refusal is fine.
-            let reply = self.writer.submit(TransferAct(command), None).await?;
-            if matches!(reply, ActReply::Done(_)) {
+            let answer = self.writer.submit(TransferAct(command), None).await?;
+            if answer.done_now().is_some() {
                 released += 1;
             }
         }

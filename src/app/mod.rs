@@ -5,6 +5,7 @@
 pub mod access;
 pub mod accounts;
 pub mod act;
+pub mod answer;
 pub mod audit;
 pub mod bootstrap;
 pub mod caller;

@@ -7,9 +7,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::App;
+use super::answer::Answer;
 use super::audit::{self, Change, snapshot};
 use super::caller::Caller;
-use super::idempotency::{Claim, StoredResponse, run_once};
+use super::idempotency::{Claim, run_once};
 use super::names::valid_name;
 use super::page::{Limit, Page};
 use crate::domain::{Line, OrgPath, OrganisationId, OrganisationKind, Role};
@@ -56,7 +57,7 @@ pub struct UpdateOrganisationRequest {
 }
 
 /// A node of the organisation tree.
-#[derive(Clone, Debug, Serialize, ToSchema)]
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 #[schema(examples(json!({
     "id": "0193a5b0-7e1a-7c3e-9a41-3f5e2b7c9d0b",
     "parent_id": "0193a5b0-7e1a-7c3e-9a41-3f5e2b7c9d01",
@@ -131,10 +132,6 @@ impl Node {
             updated_at: from_db_time(self.row.updated_at),
         })
     }
-
-    pub fn location(&self) -> String {
-        format!("/v1/organisations/{}", self.id)
-    }
 }
 
 /// The node, or `None` when it does not exist.
@@ -196,7 +193,7 @@ impl App {
         caller: &Caller,
         key: Option<&str>,
         request: CreateOrganisationRequest,
-    ) -> Result<StoredResponse, AppError> {
+    ) -> Result<Answer<OrganisationView>, AppError> {
         caller.require_admin()?;
         let claim = key
             .map(|k| {
@@ -252,7 +249,7 @@ impl App {
                     after: Some(snapshot(&view)?),
                 },
             )?;
-            StoredResponse::created(node.location(), &view)
+            Ok(view)
         })
         .await
     }

@@ -2,9 +2,11 @@
 
 use chrono::{DateTime, Utc};
 
-use super::act::{Act, ActContext, ActReply, Needs};
-use super::idempotency::{self, Claim, StoredResponse};
+use super::act::{Act, ActContext, Needs};
+use super::answer::Answer;
+use super::idempotency::{self, Claim};
 use super::transfer_view::TransferView;
+use crate::domain::TransferId;
 use crate::error::AppError;
 use crate::ledger::{Command, JournalEntry, LedgerError};
 use crate::store::DbConnection;
@@ -18,6 +20,27 @@ pub struct TransferAct(pub Command);
 pub struct Recorded {
     pub entry: Box<JournalEntry>,
     pub scale: u32,
+}
+
+impl Recorded {
+    /// A recorded transfer read back from the journal.
+    fn from_journal(conn: &mut DbConnection, id: TransferId) -> Result<Self, AppError> {
+        let entry = crate::store::journal::get(conn, &id.to_string())?
+            .ok_or_else(|| AppError::internal(format!("replayed transfer {id} is missing")))?;
+        let scale = crate::store::ledgers::heads(conn, &[entry.transfer.ledger_id])?
+            .get(&entry.transfer.ledger_id)
+            .map_or(0, |h| h.asset_scale);
+        Ok(Self {
+            entry: Box::new(entry),
+            scale,
+        })
+    }
+
+    /// The transfer as the first answer showed it: with nothing yet settled
+    /// or reversed, whatever happened to it since.
+    pub fn view(&self) -> TransferView {
+        TransferView::new(&self.entry, self.scale, &Aftermath::default())
+    }
 }
 
 impl Act for TransferAct {
@@ -39,33 +62,32 @@ impl Act for TransferAct {
         })
     }
 
-    fn record(claim: &Claim, outcome: &Recorded, now: DateTime<Utc>) -> IdempotencyRow {
-        idempotency::record_created(claim, &outcome.entry.transfer, now)
+    fn record(
+        claim: &Claim,
+        outcome: &Recorded,
+        now: DateTime<Utc>,
+    ) -> Result<IdempotencyRow, AppError> {
+        Ok(idempotency::record_created(
+            claim,
+            &outcome.entry.transfer,
+            now,
+        ))
     }
 
     /// A created transfer's record keeps no body: the journal holds every row
-    /// of it, and the first answer is rendered from there again.
+    /// of it, and the first answer is read from there again.
     fn replay(
         conn: &mut DbConnection,
         row: &IdempotencyRow,
         claim: &Claim,
-    ) -> Result<StoredResponse, AppError> {
-        let mut response = idempotency::replay(row, claim)?;
-        if let Some(id) = idempotency::created_transfer(row)? {
-            response.body = TransferView::first_answer(conn, id)?;
-        }
-        Ok(response)
-    }
-}
-
-/// The answer to a transfer act, as it is sent and kept.
-pub fn transfer_answer(reply: ActReply<Recorded>) -> Result<StoredResponse, AppError> {
-    match reply {
-        ActReply::Done(recorded) => {
-            let view = TransferView::new(&recorded.entry, recorded.scale, &Aftermath::default());
-            StoredResponse::created(view.location(), &view)
-        }
-        ActReply::Refused(refusal) => Ok(StoredResponse::refusal(&refusal)),
-        ActReply::Replayed(stored) => Ok(stored),
+    ) -> Result<Answer<Recorded>, AppError> {
+        let outcome = match idempotency::replay_created_transfer(row, claim)? {
+            Ok(id) => Ok(Recorded::from_journal(conn, id)?),
+            Err(refusal) => Err(refusal),
+        };
+        Ok(Answer {
+            outcome,
+            replayed: true,
+        })
     }
 }

@@ -174,24 +174,4 @@ impl TransferView {
             prev_hash: t.prev_hash.clone(),
         }
     }
-
-    /// The body of the 201 that created `id`, exactly as first sent: a created
-    /// transfer is shown with nothing yet settled or reversed.
-    pub fn first_answer(
-        conn: &mut crate::store::DbConnection,
-        id: TransferId,
-    ) -> Result<String, crate::error::AppError> {
-        use crate::error::AppError;
-        let entry = crate::store::journal::get(conn, &id.to_string())?
-            .ok_or_else(|| AppError::internal(format!("replayed transfer {id} is missing")))?;
-        let scale = crate::store::ledgers::heads(conn, &[entry.transfer.ledger_id])?
-            .get(&entry.transfer.ledger_id)
-            .map_or(0, |h| h.asset_scale);
-        serde_json::to_string(&Self::new(&entry, scale, &Aftermath::default()))
-            .map_err(AppError::internal)
-    }
-
-    pub fn location(&self) -> String {
-        format!("/v1/transfers/{}", self.id)
-    }
 }

@@ -8,10 +8,11 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::App;
 use super::access::{self, AccountFacts, Leg, TRANSFER_MAKERS, authorise_transfer};
+use super::answer::Answer;
 use super::caller::{Caller, READERS};
-use super::idempotency::{Claim, StoredResponse};
+use super::idempotency::Claim;
 use super::page::{Limit, Page};
-use super::transfer_act::{TransferAct, transfer_answer};
+use super::transfer_act::TransferAct;
 use super::transfer_view::TransferView;
 use crate::domain::{
     AccountId, Amount, Direction, LedgerId, Line, Note, Role, TransferId, TransferKind,
@@ -247,7 +248,7 @@ impl App {
         caller: &Caller,
         key: Option<&str>,
         request: CreateTransferRequest,
-    ) -> Result<StoredResponse, AppError> {
+    ) -> Result<Answer<TransferView>, AppError> {
         caller.require_any(TRANSFER_MAKERS)?;
         let key = key.ok_or_else(|| {
             AppError::new(
@@ -276,11 +277,11 @@ impl App {
                 .collect();
             self.authorise_legs(caller, new.kind, legs).await?;
         }
-        transfer_answer(
-            self.writer
-                .submit(TransferAct(command), Some(claim))
-                .await?,
-        )
+        let answer = self
+            .writer
+            .submit(TransferAct(command), Some(claim))
+            .await?;
+        Ok(answer.map(|recorded| recorded.view()))
     }
 
     /// Checks a transfer's legs against the caller's roles (an unknown account
@@ -315,7 +316,7 @@ impl App {
         id: TransferId,
         action: Settlement,
         request: SettleRequest,
-    ) -> Result<StoredResponse, AppError> {
+    ) -> Result<Answer<TransferView>, AppError> {
         match action {
             Settlement::Reverse => caller.require_admin()?,
             Settlement::Post | Settlement::Void => caller.require_any(TRANSFER_MAKERS)?,
@@ -366,7 +367,8 @@ impl App {
                 provenance,
             },
         };
-        transfer_answer(self.writer.submit(TransferAct(command), claim).await?)
+        let answer = self.writer.submit(TransferAct(command), claim).await?;
+        Ok(answer.map(|recorded| recorded.view()))
     }
 
     /// Settling needs the right to make the original transfer; reversing needs

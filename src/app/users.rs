@@ -6,9 +6,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::App;
+use super::answer::Answer;
 use super::audit::{self, Change, snapshot};
 use super::caller::{Caller, Grant};
-use super::idempotency::{Claim, StoredResponse, run_once};
+use super::idempotency::{Claim, run_once};
 use super::identity::grants_from_rows;
 use super::names::valid_name;
 use super::organisations::named;
@@ -132,7 +133,7 @@ pub struct ChangePasswordRequest {
 }
 
 /// A role held at an organisation.
-#[derive(Clone, Debug, Serialize, ToSchema)]
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 #[schema(examples(json!({
     "id": "0193a5b0-7e1a-7c3e-9a41-3f5e2b7c9d09",
     "role": "coordinator",
@@ -147,8 +148,19 @@ pub struct GrantView {
     pub organisation_id: OrganisationId,
 }
 
+/// What granting a role answered: the person with the roles held now, and
+/// the grant that was made.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RoleGranted {
+    /// None in a record kept before grants were named in it.
+    #[serde(default)]
+    pub grant: Option<GrantId>,
+    #[serde(flatten)]
+    pub user: UserView,
+}
+
 /// A person who logs in, with the roles held now.
-#[derive(Clone, Debug, Serialize, ToSchema)]
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 #[schema(examples(json!({
     "id": "0193a5b0-7e1a-7c3e-9a41-3f5e2b7c9d07",
     "username": "zhang.min",
@@ -415,7 +427,7 @@ impl App {
         caller: &Caller,
         key: Option<&str>,
         request: CreateUserRequest,
-    ) -> Result<StoredResponse, AppError> {
+    ) -> Result<Answer<UserView>, AppError> {
         caller.require_admin()?;
         let username = valid_username("username", &request.username)?;
         let display_name = valid_name(
@@ -489,7 +501,7 @@ impl App {
                     after: Some(snapshot(&view)?),
                 },
             )?;
-            StoredResponse::created(format!("/v1/users/{id}"), &view)
+            Ok(view)
         })
         .await
     }
@@ -619,7 +631,7 @@ impl App {
         key: Option<&str>,
         id: UserId,
         request: RoleRequest,
-    ) -> Result<StoredResponse, AppError> {
+    ) -> Result<Answer<RoleGranted>, AppError> {
         caller.require_admin()?;
         if request.role == Role::Volunteer {
             return Err(AppError::invalid_field(
@@ -651,8 +663,11 @@ impl App {
                 &request.organisation_id,
             )?;
             let grant = insert_grant(conn, &id, request.role, &org)?;
-            let after = audit_person(conn, &caller, "role.granted", &before, Some(org.id))?;
-            StoredResponse::created(format!("/v1/users/{id}/roles/{grant}"), &after)
+            let user = audit_person(conn, &caller, "role.granted", &before, Some(org.id))?;
+            Ok(RoleGranted {
+                grant: Some(grant),
+                user,
+            })
         })
         .await
     }

@@ -9,9 +9,10 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::App;
 use super::accounts::{OpenAccountRequest, open_account};
+use super::answer::Answer;
 use super::audit::{self, Change, snapshot};
 use super::caller::Caller;
-use super::idempotency::{Claim, StoredResponse, run_once};
+use super::idempotency::{Claim, run_once};
 use super::names::valid_name;
 use super::organisations::{Node, find, named};
 use super::page::{Limit, Page};
@@ -125,7 +126,7 @@ pub struct UpdateVolunteerRequest {
 }
 
 /// A registered volunteer and their wallet.
-#[derive(Clone, Debug, Serialize, ToSchema)]
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 #[schema(examples(json!({
     "id": "0193a5b0-7e1a-7c3e-9a41-3f5e2b7c9d08",
     "name": "Li Wei",
@@ -332,7 +333,7 @@ impl App {
         caller: &Caller,
         key: Option<&str>,
         request: CreateVolunteerRequest,
-    ) -> Result<StoredResponse, AppError> {
+    ) -> Result<Answer<VolunteerView>, AppError> {
         caller.require_any(MANAGERS)?;
         let name = valid_name("name", &request.name)?;
         let phone = parse_phone("phone", &request.phone)?;
@@ -422,7 +423,7 @@ impl App {
             volunteers::insert(conn, &row)?;
             let view = VolunteerView::new(&row)?;
             audit_change(conn, &caller, "volunteer.created", None, &view)?;
-            StoredResponse::created(format!("/v1/volunteers/{}", view.id), &view)
+            Ok(view)
         })
         .await
     }

@@ -19,8 +19,9 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use tokio::sync::oneshot;
 
-use super::act::{Act, ActContext, ActReply, DeferredWrite, Needs};
-use super::idempotency::{self, Claim, StoredResponse};
+use super::act::{Act, ActContext, DeferredWrite, Needs};
+use super::answer::Answer;
+use super::idempotency::{self, Claim};
 use super::writer_state::{Carried, WriterState};
 use crate::domain::{AccountId, LedgerId, TransferId};
 use crate::error::{AppError, ErrorCode};
@@ -49,7 +50,7 @@ trait Job: Send {
     fn send(self: Box<Self>);
 }
 
-type Reply<O> = Result<ActReply<O>, AppError>;
+type Reply<O> = Result<Answer<O>, AppError>;
 
 struct Queued<A: Act> {
     act: A,
@@ -69,7 +70,7 @@ impl<A: Act> Job for Queued<A> {
 
     fn replay(&mut self, conn: &mut DbConnection, row: &IdempotencyRow) {
         let replayed = match &self.claim {
-            Some(claim) => A::replay(conn, row, claim).map(ActReply::Replayed),
+            Some(claim) => A::replay(conn, row, claim),
             None => Err(AppError::internal("replay without a key")),
         };
         self.answer = Some(replayed);
@@ -84,17 +85,16 @@ impl<A: Act> Job for Queued<A> {
         match self.act.run(cx) {
             Ok(outcome) => {
                 if let Some(claim) = &self.claim {
-                    records.push(A::record(claim, &outcome, now));
+                    records.push(A::record(claim, &outcome, now)?);
                 }
-                self.answer = Some(Ok(ActReply::Done(outcome)));
+                self.answer = Some(Ok(Answer::fresh(Ok(outcome))));
                 Ok(true)
             }
             Err(refusal) if refusal.code.status() < 500 => {
                 if let Some(claim) = &self.claim {
-                    let response = StoredResponse::refusal(&refusal);
-                    records.push(idempotency::record(claim, &response, now)?);
+                    records.push(idempotency::record_refusal(claim, &refusal, now)?);
                 }
-                self.answer = Some(Ok(ActReply::Refused(refusal)));
+                self.answer = Some(Ok(Answer::fresh(Err(refusal))));
                 Ok(false)
             }
             Err(failure) => Err(failure),
@@ -181,7 +181,7 @@ impl Writer {
         &self,
         act: A,
         claim: Option<Claim>,
-    ) -> Result<ActReply<A::Outcome>, AppError> {
+    ) -> Result<Answer<A::Outcome>, AppError> {
         let (reply, answer) = oneshot::channel();
         self.jobs
             .send(Box::new(Queued {

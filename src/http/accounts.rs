@@ -3,7 +3,7 @@
 use actix_web::{HttpResponse, get, post, web};
 
 use super::extract::{Authenticated, IdempotencyKey, JsonObject, Query};
-use super::respond::stored;
+use super::respond::{changed, created};
 use crate::app::App;
 use crate::app::accounts::{
     AccountPostingView, AccountQuery, AccountView, BalanceQuery, BalanceView, OpenAccountRequest,
@@ -31,8 +31,9 @@ pub async fn open_account(
     key: IdempotencyKey,
     body: JsonObject<OpenAccountRequest>,
 ) -> Result<HttpResponse, AppError> {
-    Ok(stored(
+    Ok(created(
         app.open_account(&caller, key.0.as_deref(), body.0).await?,
+        |a| format!("/v1/accounts/{}", a.id),
     ))
 }
 
@@ -124,7 +125,7 @@ async fn change_status(
     id: AccountId,
     change: StatusChange,
 ) -> Result<HttpResponse, AppError> {
-    Ok(stored(
+    Ok(changed(
         app.change_account_status(&caller, key.0.as_deref(), id, change)
             .await?,
     ))

@@ -3,7 +3,7 @@
 use actix_web::{HttpResponse, get, post, web};
 
 use super::extract::{Authenticated, IdempotencyKey, JsonObject, Query};
-use super::respond::stored;
+use super::respond::created;
 use crate::app::App;
 use crate::app::ledgers::{CreateLedgerRequest, LedgerQuery, LedgerView};
 use crate::app::page::Page;
@@ -30,8 +30,9 @@ pub async fn create_ledger(
     key: IdempotencyKey,
     body: JsonObject<CreateLedgerRequest>,
 ) -> Result<HttpResponse, AppError> {
-    Ok(stored(
+    Ok(created(
         app.create_ledger(&caller, key.0.as_deref(), body.0).await?,
+        |l| format!("/v1/ledgers/{}", l.id),
     ))
 }
 

@@ -3,7 +3,7 @@
 use actix_web::{HttpResponse, get, patch, post, web};
 
 use super::extract::{Authenticated, IdempotencyKey, JsonObject, Query};
-use super::respond::stored;
+use super::respond::created;
 use crate::app::App;
 use crate::app::organisations::{
     CreateOrganisationRequest, OrganisationQuery, OrganisationView, UpdateOrganisationRequest,
@@ -31,9 +31,10 @@ pub async fn create_organisation(
     key: IdempotencyKey,
     body: JsonObject<CreateOrganisationRequest>,
 ) -> Result<HttpResponse, AppError> {
-    Ok(stored(
+    Ok(created(
         app.create_organisation(&caller, key.0.as_deref(), body.0)
             .await?,
+        |o| format!("/v1/organisations/{}", o.id),
     ))
 }
 

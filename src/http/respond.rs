@@ -1,42 +1,63 @@
-//! Turns a stored (or fresh) answer into the HTTP response.
+//! Turns an answer of a state-changing request, fresh or replayed, into the
+//! HTTP response. The status, headers and body come from the typed outcome
+//! alone, so a replay renders the same bytes as the first answer.
 
-use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
 use actix_web::http::header;
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
 
-use super::problem::PROBLEM_JSON;
 use super::request_log::RefusalCode;
-use crate::app::idempotency::StoredResponse;
+use crate::app::answer::Answer;
+use crate::error::AppError;
 
-pub fn stored(answer: StoredResponse) -> HttpResponse {
-    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let mut response = HttpResponse::build(status);
-    let content_type = if answer.is_refusal() {
-        PROBLEM_JSON
-    } else {
-        "application/json"
+/// 201 with the new resource's address, or the kept refusal.
+pub fn created<O: Serialize>(
+    answer: Answer<O>,
+    location: impl FnOnce(&O) -> String,
+) -> HttpResponse {
+    render(answer, StatusCode::CREATED, |o| Some(location(o)))
+}
+
+/// 200 with the changed resource, or the kept refusal.
+pub fn changed<O: Serialize>(answer: Answer<O>) -> HttpResponse {
+    render(answer, StatusCode::OK, |_| None)
+}
+
+fn render<O: Serialize>(
+    answer: Answer<O>,
+    status: StatusCode,
+    location: impl FnOnce(&O) -> Option<String>,
+) -> HttpResponse {
+    let mut response = match &answer.outcome {
+        Ok(outcome) => match serde_json::to_string(outcome) {
+            Ok(body) => {
+                let mut response = HttpResponse::build(status);
+                response.insert_header((header::CONTENT_TYPE, "application/json"));
+                if let Some(location) = location(outcome) {
+                    response.insert_header((header::LOCATION, location));
+                }
+                response.body(body)
+            }
+            Err(e) => AppError::internal(e).error_response(),
+        },
+        Err(refusal) => refused(refusal),
     };
-    response.insert_header((header::CONTENT_TYPE, content_type));
-    if let Some(location) = &answer.location {
-        response.insert_header((header::LOCATION, location.as_str()));
-    }
     if answer.replayed {
-        response.insert_header(("Idempotent-Replayed", "true"));
-    }
-    let code = answer.is_refusal().then(|| refusal_code(&answer.body));
-    let mut response = response.body(answer.body);
-    if let Some(code) = code {
-        response.extensions_mut().insert(code);
+        response.headers_mut().insert(
+            header::HeaderName::from_static("idempotent-replayed"),
+            header::HeaderValue::from_static("true"),
+        );
     }
     response
 }
 
-/// The `code` of a stored problem, for the request log and metrics (a fresh
-/// refusal carries its `AppError`; a stored one only its rendering).
-fn refusal_code(body: &str) -> RefusalCode {
-    #[derive(serde::Deserialize)]
-    struct Coded {
-        code: String,
-    }
-    RefusalCode(serde_json::from_str::<Coded>(body).map_or_else(|_| String::new(), |p| p.code))
+/// A refusal kept under the key: the problem, and its code for the request
+/// log and metrics (the middleware sees a response, not the error).
+fn refused(refusal: &AppError) -> HttpResponse {
+    let mut response = refusal.error_response();
+    response
+        .extensions_mut()
+        .insert(RefusalCode(refusal.code.as_str().to_string()));
+    response
 }

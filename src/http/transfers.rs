@@ -3,7 +3,7 @@
 use actix_web::{HttpResponse, get, post, web};
 
 use super::extract::{Authenticated, IdempotencyKey, JsonObject, Query, optional_json};
-use super::respond::stored;
+use super::respond::created;
 use crate::app::App;
 use crate::app::page::Page;
 use crate::app::transfer_view::TransferView;
@@ -33,9 +33,10 @@ pub async fn create_transfer(
     key: IdempotencyKey,
     body: JsonObject<CreateTransferRequest>,
 ) -> Result<HttpResponse, AppError> {
-    Ok(stored(
+    Ok(created(
         app.create_transfer(&caller, key.0.as_deref(), body.0)
             .await?,
+        |t| format!("/v1/transfers/{}", t.id),
     ))
 }
 
@@ -88,9 +89,10 @@ async fn settle(
     body: Result<web::Bytes, actix_web::Error>,
 ) -> Result<HttpResponse, AppError> {
     let request: SettleRequest = optional_json(body)?;
-    Ok(stored(
+    Ok(created(
         app.settle_transfer(&caller, key.0.as_deref(), id, action, request)
             .await?,
+        |t| format!("/v1/transfers/{}", t.id),
     ))
 }
 

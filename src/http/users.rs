@@ -5,7 +5,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::extract::{Authenticated, IdempotencyKey, JsonObject, Query};
-use super::respond::stored;
+use super::respond::created;
 use crate::app::App;
 use crate::app::page::Page;
 use crate::app::users::{
@@ -36,8 +36,9 @@ pub async fn create_user(
     key: IdempotencyKey,
     body: JsonObject<CreateUserRequest>,
 ) -> Result<HttpResponse, AppError> {
-    Ok(stored(
+    Ok(created(
         app.create_user(&caller, key.0.as_deref(), body.0).await?,
+        |u| format!("/v1/users/{}", u.id),
     ))
 }
 
@@ -123,10 +124,15 @@ pub async fn grant_role(
     id: web::Path<UserId>,
     body: JsonObject<RoleRequest>,
 ) -> Result<HttpResponse, AppError> {
-    Ok(stored(
-        app.grant_role(&caller, key.0.as_deref(), id.into_inner(), body.0)
-            .await?,
-    ))
+    let answer = app
+        .grant_role(&caller, key.0.as_deref(), id.into_inner(), body.0)
+        .await?;
+    // A record kept before grants were named in it points at the user.
+    let grant = answer.outcome.as_ref().ok().and_then(|g| g.grant);
+    Ok(created(answer.map(|g| g.user), |u| match grant {
+        Some(grant) => format!("/v1/users/{}/roles/{grant}", u.id),
+        None => format!("/v1/users/{}", u.id),
+    }))
 }
 
 /// Take a role away.

@@ -3,7 +3,7 @@
 use actix_web::{HttpResponse, get, patch, post, web};
 
 use super::extract::{Authenticated, IdempotencyKey, JsonObject, Query};
-use super::respond::stored;
+use super::respond::created;
 use crate::app::App;
 use crate::app::page::Page;
 use crate::app::volunteers::{
@@ -32,9 +32,10 @@ pub async fn create_volunteer(
     key: IdempotencyKey,
     body: JsonObject<CreateVolunteerRequest>,
 ) -> Result<HttpResponse, AppError> {
-    Ok(stored(
+    Ok(created(
         app.create_volunteer(&caller, key.0.as_deref(), body.0)
             .await?,
+        |v| format!("/v1/volunteers/{}", v.id),
     ))
 }
 

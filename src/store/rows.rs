@@ -231,9 +231,9 @@ pub struct IdempotencyRow {
     pub scope: String,
     pub key: String,
     pub fingerprint: String,
-    pub status_code: i32,
+    /// `done` or `refused`.
+    pub outcome: String,
     pub response_body: String,
-    pub location: Option<String>,
     pub transfer_id: Option<String>,
     pub created_at: NaiveDateTime,
     pub expires_at: NaiveDateTime,
