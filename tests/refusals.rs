@@ -1375,7 +1375,7 @@ on_both_backends! {
             assert_replay_of(&api.post(path, &body, Some(&key)), &first);
             first
         };
-        let code = format!("R{}", rand_digits() % 1_000_000);
+        let code = format!("r{}", rand_digits() % 1_000_000);
         let ledger = once(
             "/v1/ledgers",
             json!({"code": code, "name": "Replay ledger", "asset_scale": 2}),
@@ -1425,7 +1425,8 @@ on_both_backends! {
         );
         once(
             "/v1/volunteers",
-            json!({"name": "李娜", "phone": format!("+86 139{:08}", rand_digits()), "organisation_id": org}),
+            json!({"name": "李娜", "phone": format!("+86 139{:08}", rand_digits()),
+                   "organisation_id": org, "ledger_id": bank.ledger_id}),
             201,
         );
         let wallet = bank.wallet("Replay wallet");
