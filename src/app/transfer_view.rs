@@ -182,7 +182,7 @@ impl TransferView {
         id: TransferId,
     ) -> Result<String, crate::error::AppError> {
         use crate::error::AppError;
-        let entry = crate::store::journal::get(conn, &id.to_string())?
+        let entry = crate::store::journal::get(conn, &id)?
             .ok_or_else(|| AppError::internal(format!("replayed transfer {id} is missing")))?;
         let scale = crate::store::ledgers::heads(conn, &[entry.transfer.ledger_id])?
             .get(&entry.transfer.ledger_id)
