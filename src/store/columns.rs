@@ -213,3 +213,83 @@ impl ToSql<Timestamp, MultiBackend> for UtcTime {
 }
 
 nullable_column!(UtcTime, Timestamp);
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+    use diesel::dsl::sql;
+    use diesel::prelude::*;
+    use diesel::sqlite::SqliteConnection;
+
+    use super::*;
+
+    fn sqlite() -> SqliteConnection {
+        SqliteConnection::establish(":memory:").unwrap()
+    }
+
+    #[test]
+    fn values_round_trip_through_text() {
+        let conn = &mut sqlite();
+        let id = AccountId::generate();
+        let read: AccountId = diesel::select(id.into_sql::<Text>())
+            .get_result(conn)
+            .unwrap();
+        assert_eq!(read, id);
+        let text: String = diesel::select(sql::<Text>("").bind::<Text, _>(&id))
+            .get_result(conn)
+            .unwrap();
+        assert_eq!(text, id.to_string());
+        let path = OrgPath::root(OrganisationId::generate());
+        let read: OrgPath = diesel::select((&path).into_sql::<Text>())
+            .get_result(conn)
+            .unwrap();
+        assert_eq!(read, path);
+        let kind: TransferKind = diesel::select(TransferKind::HoursCredit.into_sql::<Text>())
+            .get_result(conn)
+            .unwrap();
+        assert_eq!(kind, TransferKind::HoursCredit);
+    }
+
+    #[test]
+    fn a_value_that_does_not_parse_is_reported_with_the_value() {
+        let conn = &mut sqlite();
+        let err = diesel::select(sql::<Text>("'not-a-uuid' AS id"))
+            .get_result::<AccountId>(conn)
+            .unwrap_err();
+        let logged = crate::error::AppError::from(err);
+        assert_eq!(logged.code, crate::error::ErrorCode::Internal);
+        let diesel::result::Error::DeserializationError(e) = diesel::select(sql::<Text>("'gone'"))
+            .get_result::<AccountStatus>(conn)
+            .unwrap_err()
+        else {
+            panic!("not a deserialization error");
+        };
+        let cause = std::error::Error::source(&*e).unwrap().to_string();
+        assert!(
+            cause.contains("AccountStatus") && cause.contains("\"gone\""),
+            "{cause}"
+        );
+    }
+
+    #[test]
+    fn times_are_written_as_diesel_writes_naive_times() {
+        let conn = &mut sqlite();
+        for t in [
+            Utc.with_ymd_and_hms(2026, 3, 14, 9, 30, 0).unwrap(),
+            Utc.timestamp_opt(1_773_480_600, 123_456_000).unwrap(),
+        ] {
+            let ours: String = diesel::select(sql::<Text>("").bind::<Timestamp, _>(UtcTime(t)))
+                .get_result(conn)
+                .unwrap();
+            let diesels: String =
+                diesel::select(sql::<Text>("").bind::<Timestamp, _>(t.naive_utc()))
+                    .get_result(conn)
+                    .unwrap();
+            assert_eq!(ours, diesels);
+            let read: UtcTime = diesel::select(UtcTime(t).into_sql::<Timestamp>())
+                .get_result(conn)
+                .unwrap();
+            assert_eq!(read.0, t);
+        }
+    }
+}
