@@ -473,23 +473,22 @@ impl App {
                     query.until,
                     limit.probe(),
                 )?;
-                rows.into_iter()
-                    .map(|(p, t)| {
-                        Ok(AccountPostingView {
-                            transfer_id: p.transfer_id,
-                            sequence: t.sequence,
-                            kind: t.kind,
-                            direction: p.direction,
-                            amount: p.amount.to_decimal_string(scale),
-                            pending: p.pending,
-                            balance_after: p.balance_after.to_decimal_string(scale),
-                            account_version: p.account_version,
-                            recorded_at: p.recorded_at,
-                            event_time: t.event_time.into(),
-                            description: t.description,
-                        })
+                Ok(rows
+                    .into_iter()
+                    .map(|(p, t)| AccountPostingView {
+                        transfer_id: p.transfer_id,
+                        sequence: t.sequence,
+                        kind: t.kind,
+                        direction: p.direction,
+                        amount: p.amount.to_decimal_string(scale),
+                        pending: p.pending,
+                        balance_after: p.balance_after.to_decimal_string(scale),
+                        account_version: p.account_version,
+                        recorded_at: p.recorded_at,
+                        event_time: t.event_time.into(),
+                        description: t.description,
                     })
-                    .collect::<Result<Vec<_>, AppError>>()
+                    .collect())
             })
             .await?;
         Ok(limit.finish(views, |v| v.account_version.to_string()))

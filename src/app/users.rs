@@ -194,7 +194,6 @@ pub struct UserQuery {
 /// A stored user with their roles as held now.
 pub struct Person {
     pub row: UserRow,
-    pub id: UserId,
     pub grants: Vec<Grant>,
 }
 
@@ -204,16 +203,12 @@ impl Person {
             return Ok(None);
         };
         let grants = grants_from_rows(users::grants_of(conn, &row.id)?);
-        Ok(Some(Person {
-            id: *id,
-            row,
-            grants,
-        }))
+        Ok(Some(Person { row, grants }))
     }
 
     pub fn view(&self) -> UserView {
         UserView {
-            id: self.id,
+            id: self.row.id,
             username: self.row.username.clone(),
             display_name: self.row.display_name.clone(),
             status: self.row.status,
@@ -237,7 +232,7 @@ impl Person {
     /// manage them.
     pub fn view_for(&self, caller: &Caller) -> UserView {
         let mut view = self.view();
-        if self.id == caller.user_id || caller.everywhere(PEOPLE_READERS) {
+        if self.row.id == caller.user_id || caller.everywhere(PEOPLE_READERS) {
             return view;
         }
         let shown: Vec<GrantId> = self
@@ -261,7 +256,7 @@ impl Person {
     /// Seen by the caller: themselves, or a role of theirs in the caller's
     /// reading scope.
     fn visible_to(&self, caller: &Caller) -> bool {
-        self.id == caller.user_id
+        self.row.id == caller.user_id
             || caller.everywhere(PEOPLE_READERS)
             || self
                 .grants
@@ -279,7 +274,7 @@ impl Person {
         if caller.everywhere(&[Role::Admin]) {
             return true;
         }
-        if self.id == caller.user_id {
+        if self.row.id == caller.user_id {
             return self
                 .grants
                 .iter()
@@ -515,9 +510,8 @@ impl App {
                 let rows = users::page(conn, &subtrees, query.cursor, limit.probe())?;
                 rows.into_iter()
                     .map(|row| {
-                        let id = row.id;
-                        let grants = grants_from_rows(users::grants_of(conn, &id)?);
-                        Ok(Person { row, id, grants }.view_for(&caller))
+                        let grants = grants_from_rows(users::grants_of(conn, &row.id)?);
+                        Ok(Person { row, grants }.view_for(&caller))
                     })
                     .collect::<Result<Vec<_>, AppError>>()
             })
