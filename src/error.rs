@@ -202,6 +202,17 @@ impl From<diesel::result::Error> for AppError {
                 crate::store::constraints::refusal(&kind, info.as_ref())
                     .unwrap_or_else(|| AppError::internal(Error::DatabaseError(kind, info)))
             }
+            // A column that does not parse: diesel names the field, its source
+            // says what the value was (store::columns).
+            Error::DeserializationError(e) => {
+                let mut cause = e.to_string();
+                let mut source = std::error::Error::source(&*e);
+                while let Some(s) = source {
+                    cause = format!("{cause}: {s}");
+                    source = s.source();
+                }
+                AppError::internal(cause)
+            }
             other => AppError::internal(other),
         }
     }

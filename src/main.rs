@@ -131,11 +131,11 @@ fn verify(config: &Config, only: Option<&str>) -> ExitCode {
             let mut clean = true;
             let mut matched = false;
             for row in rows {
-                if only.is_some_and(|o| o != row.code && o != row.id) {
+                if only.is_some_and(|o| o != row.code && o != row.id.to_string()) {
                     continue;
                 }
                 matched = true;
-                let report = verify_ledger(conn, &row.head()?.id)?;
+                let report = verify_ledger(conn, &row.id)?;
                 clean &= report.ok;
                 println!(
                     "{}",

@@ -10,7 +10,6 @@ use super::caller::{Caller, READERS};
 use crate::domain::{AccountId, AccountKind, Direction, OrgPath, Role, TransferKind};
 use crate::error::AppError;
 use crate::ledger::LedgerError;
-use crate::store::rows::parse_column;
 use crate::store::{DbConnection, accounts};
 
 /// What access decisions need to know about an account.
@@ -25,21 +24,10 @@ pub fn facts(
     conn: &mut DbConnection,
     ids: &[AccountId],
 ) -> Result<HashMap<AccountId, AccountFacts>, AppError> {
-    let texts: Vec<String> = ids.iter().map(|i| i.to_string()).collect();
-    accounts::facts(conn, &texts)?
+    Ok(accounts::facts(conn, ids)?
         .into_iter()
-        .map(|(id, kind, path)| {
-            let id: AccountId = parse_column(&id, "accounts.id")?;
-            Ok((
-                id,
-                AccountFacts {
-                    id,
-                    kind: parse_column(&kind, "accounts.kind")?,
-                    path: parse_column(&path, "organisations.path")?,
-                },
-            ))
-        })
-        .collect()
+        .map(|(id, kind, path)| (id, AccountFacts { id, kind, path }))
+        .collect())
 }
 
 /// Reads an account: staff whose subtree holds it, or the volunteer it belongs to.

@@ -19,7 +19,7 @@ use crate::domain::{
 };
 use crate::error::{AppError, ErrorCode};
 use crate::ledger::AccountState;
-use crate::store::rows::{AccountRow, from_db_time, parse_column, to_db_time};
+use crate::store::rows::AccountRow;
 use crate::store::{DbConnection, accounts, journal, ledgers};
 
 /// An account to open on a ledger.
@@ -122,7 +122,7 @@ pub struct AccountView {
 
 impl AccountView {
     fn new(row: &AccountRow, scale: u32) -> Result<Self, AppError> {
-        let state = row.state()?;
+        let state = row.state();
         let show = |p: Points| p.to_decimal_string(scale);
         // The engine keeps balances inside i64; a row that is not was edited.
         let checked = |p: Option<Points>| {
@@ -133,7 +133,7 @@ impl AccountView {
         Ok(Self {
             id: state.id,
             ledger_id: state.ledger_id,
-            organisation_id: parse_column(&row.organisation_id, "accounts.organisation_id")?,
+            organisation_id: row.organisation_id,
             kind: state.kind,
             name: row.name.clone(),
             no_overdraft: state.no_overdraft,
@@ -146,7 +146,7 @@ impl AccountView {
             },
             version: state.version,
             external_ref: row.external_ref.clone(),
-            created_at: from_db_time(row.created_at),
+            created_at: row.created_at.into(),
         })
     }
 }
@@ -250,8 +250,7 @@ pub enum StatusChange {
 }
 
 fn load(conn: &mut DbConnection, id: &AccountId) -> Result<(AccountRow, u32), AppError> {
-    let row =
-        accounts::get(conn, &id.to_string())?.ok_or_else(|| AppError::not_found("account"))?;
+    let row = accounts::get(conn, id)?.ok_or_else(|| AppError::not_found("account"))?;
     let ledger =
         ledgers::get(conn, &row.ledger_id)?.ok_or_else(|| AppError::not_found("ledger"))?;
     Ok((row, ledger.head()?.asset_scale))
@@ -279,7 +278,7 @@ pub fn open_account(
     request: &OpenAccountRequest,
 ) -> Result<AccountView, AppError> {
     let name = valid_name("name", &request.name)?;
-    let ledger = ledgers::get(conn, &request.ledger_id.to_string())?
+    let ledger = ledgers::get(conn, &request.ledger_id)?
         .ok_or_else(|| AppError::invalid_field("ledger_id", "no such ledger"))?;
     if request.kind == AccountKind::Issuance && ledger.issuance_account_id.is_some() {
         return Err(AppError::new(
@@ -287,27 +286,23 @@ pub fn open_account(
             "the ledger already has its issuance account",
         ));
     }
-    let organisation_id = request
-        .organisation_id
-        .map(|o| o.to_string())
-        .unwrap_or_else(|| ledger.organisation_id.clone());
     let row = AccountRow {
-        id: AccountId::generate().to_string(),
-        ledger_id: ledger.id.clone(),
-        organisation_id,
-        kind: request.kind.as_str().to_string(),
+        id: AccountId::generate(),
+        ledger_id: ledger.id,
+        organisation_id: request.organisation_id.unwrap_or(ledger.organisation_id),
+        kind: request.kind,
         name: name.to_string(),
         no_overdraft: request
             .no_overdraft
             .unwrap_or_else(|| request.kind.default_no_overdraft()),
-        status: AccountStatus::Open.as_str().to_string(),
+        status: AccountStatus::Open,
         debits_posted: 0,
         credits_posted: 0,
         debits_pending: 0,
         credits_pending: 0,
         version: 0,
         external_ref: request.external_ref.clone().map(String::from),
-        created_at: to_db_time(crate::ledger::engine::journal_time(Utc::now())),
+        created_at: crate::ledger::engine::journal_time(Utc::now()).into(),
     };
     accounts::insert(conn, &row)?;
     if request.kind == AccountKind::Issuance {
@@ -337,15 +332,14 @@ impl App {
             .transpose()?;
         let caller = caller.clone();
         run_once(&self.store, &self.in_flight, claim, move |conn| {
-            let ledger = ledgers::get(conn, &request.ledger_id.to_string())?
+            let ledger = ledgers::get(conn, &request.ledger_id)?
                 .ok_or_else(|| AppError::invalid_field("ledger_id", "no such ledger"))?;
-            let ledger_org: OrganisationId =
-                parse_column(&ledger.organisation_id, "ledgers.organisation_id")?;
+            let ledger_org = ledger.organisation_id;
             let org_id = request.organisation_id.unwrap_or(ledger_org);
             let org = named(conn, &caller, &[Role::Admin], "organisation_id", &org_id)?;
             let ledger_node = super::organisations::find(conn, &ledger_org)?
                 .ok_or_else(|| AppError::internal("ledger organisation missing"))?;
-            if !ledger_node.path.contains(&org.path) {
+            if !ledger_node.path().contains(org.path()) {
                 return Err(AppError::invalid_field(
                     "organisation_id",
                     "must lie inside the ledger's organisation",
@@ -356,7 +350,7 @@ impl App {
             let may_overdraw = !request
                 .no_overdraft
                 .unwrap_or_else(|| request.kind.default_no_overdraft());
-            if may_overdraw && !caller.covers(&[Role::Admin], &ledger_node.path) {
+            if may_overdraw && !caller.covers(&[Role::Admin], ledger_node.path()) {
                 return Err(AppError::forbidden(
                     "only administrators of the ledger's organisation open accounts that may overdraw",
                 ));
@@ -400,20 +394,19 @@ impl App {
     ) -> Result<Page<AccountView>, AppError> {
         let limit = Limit::parse(query.limit)?;
         let filter = accounts::AccountFilter {
-            ledger_id: query.ledger_id.map(|l| l.to_string()),
-            kind: query.kind.map(|k| k.as_str().to_string()),
-            status: query.status.map(|s| s.as_str().to_string()),
-            organisation_id: query.organisation_id.map(|o| o.to_string()),
+            ledger_id: query.ledger_id,
+            kind: query.kind,
+            status: query.status,
+            organisation_id: query.organisation_id,
             visible: (!caller.everywhere(READERS)).then(|| crate::store::journal::Visibility {
                 subtrees: caller.subtrees(READERS),
-                wallet: caller.wallet.map(|w| w.to_string()),
+                wallet: caller.wallet,
             }),
         };
-        let after = query.cursor.map(|c| c.to_string());
         let views = self
             .store
             .run(move |conn| {
-                let rows = accounts::page(conn, &filter, after.as_deref(), limit.probe())?;
+                let rows = accounts::page(conn, &filter, query.cursor, limit.probe())?;
                 let mut scales = std::collections::HashMap::new();
                 rows.iter()
                     .map(|row| {
@@ -424,7 +417,7 @@ impl App {
                                     .ok_or_else(|| AppError::not_found("ledger"))?
                                     .head()?
                                     .asset_scale;
-                                scales.insert(row.ledger_id.clone(), s);
+                                scales.insert(row.ledger_id, s);
                                 s
                             }
                         };
@@ -477,23 +470,22 @@ impl App {
                     query.until,
                     limit.probe(),
                 )?;
-                rows.into_iter()
-                    .map(|(p, t)| {
-                        Ok(AccountPostingView {
-                            transfer_id: p.transfer_id,
-                            sequence: t.sequence,
-                            kind: parse_column(&t.kind, "transfers.kind")?,
-                            direction: p.direction,
-                            amount: p.amount.to_decimal_string(scale),
-                            pending: p.pending,
-                            balance_after: p.balance_after.to_decimal_string(scale),
-                            account_version: p.account_version,
-                            recorded_at: p.recorded_at,
-                            event_time: from_db_time(t.event_time),
-                            description: t.description,
-                        })
+                Ok(rows
+                    .into_iter()
+                    .map(|(p, t)| AccountPostingView {
+                        transfer_id: p.transfer_id,
+                        sequence: t.sequence,
+                        kind: t.kind,
+                        direction: p.direction,
+                        amount: p.amount.to_decimal_string(scale),
+                        pending: p.pending,
+                        balance_after: p.balance_after.to_decimal_string(scale),
+                        account_version: p.account_version,
+                        recorded_at: p.recorded_at,
+                        event_time: t.event_time.into(),
+                        description: t.description,
                     })
-                    .collect::<Result<Vec<_>, AppError>>()
+                    .collect())
             })
             .await?;
         Ok(limit.finish(views, |v| v.account_version.to_string()))
@@ -534,9 +526,9 @@ impl App {
                 ));
             }
             let before = AccountView::new(&row, scale)?;
-            ledgers::lock(conn, &parse_column(&row.ledger_id, "accounts.ledger_id")?)?;
+            ledgers::lock(conn, &row.ledger_id)?;
             let (row, _) = load(conn, &id)?;
-            let state: AccountState = row.state()?;
+            let state: AccountState = row.state();
             let target = match (change, state.status) {
                 (_, AccountStatus::Closed) => {
                     return Err(AppError::new(

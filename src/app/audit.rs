@@ -12,7 +12,6 @@ use crate::domain::{AuditEntryId, Line, OrganisationId, Role, UserId};
 use crate::error::AppError;
 use crate::store::DbConnection;
 use crate::store::audit_log::{self, AuditFilter, AuditRow};
-use crate::store::rows::{from_db_time, parse_column, to_db_time};
 
 /// One change to record.
 pub struct Change<'a> {
@@ -36,13 +35,13 @@ pub fn record(conn: &mut DbConnection, change: Change<'_>) -> Result<(), AppErro
     audit_log::insert(
         conn,
         &AuditRow {
-            id: AuditEntryId::generate().to_string(),
-            at: to_db_time(Utc::now()),
-            actor_id: change.actor.map(|a| a.to_string()),
+            id: AuditEntryId::generate(),
+            at: Utc::now().into(),
+            actor_id: change.actor,
             action: change.action.to_string(),
             entity_type: change.entity_type.to_string(),
             entity_id: change.entity_id,
-            organisation_id: change.organisation_id.map(|o| o.to_string()),
+            organisation_id: change.organisation_id,
             before: text(change.before)?,
             after: text(change.after)?,
         },
@@ -119,21 +118,13 @@ impl AuditEntryView {
                 .map_err(|e| AppError::internal(format!("corrupt audit_log JSON: {e}")))
         };
         Ok(Self {
-            id: parse_column(&row.id, "audit_log.id")?,
-            at: from_db_time(row.at),
-            actor_id: row
-                .actor_id
-                .as_deref()
-                .map(|a| parse_column(a, "audit_log.actor_id"))
-                .transpose()?,
+            id: row.id,
+            at: row.at.into(),
+            actor_id: row.actor_id,
             action: row.action,
             entity_type: row.entity_type,
             entity_id: row.entity_id,
-            organisation_id: row
-                .organisation_id
-                .as_deref()
-                .map(|o| parse_column(o, "audit_log.organisation_id"))
-                .transpose()?,
+            organisation_id: row.organisation_id,
             before: json(row.before)?,
             after: json(row.after)?,
         })
@@ -156,10 +147,9 @@ impl App {
         let filter = AuditFilter {
             entity_type: query.entity_type.map(String::from),
             entity_id: query.entity_id.map(String::from),
-            actor_id: query.actor_id.map(|a| a.to_string()),
+            actor_id: query.actor_id,
             action: query.action.map(String::from),
         };
-        let after = query.cursor.map(|c| c.to_string());
         let rows = self
             .store
             .run(move |conn| {
@@ -168,7 +158,7 @@ impl App {
                     &subtrees,
                     everything,
                     &filter,
-                    after.as_deref(),
+                    query.cursor,
                     limit.probe(),
                 )
             })

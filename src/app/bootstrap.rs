@@ -12,7 +12,6 @@ use super::users::{insert_grant, insert_user};
 use crate::domain::{AccountId, LedgerId, OrganisationId, Role, UserId};
 use crate::error::AppError;
 use crate::store::organisations;
-use crate::store::rows::parse_column;
 use crate::store::{DbConnection, ledgers, write_transaction};
 
 pub const DEFAULT_LEDGER_CODE: &str = "points";
@@ -48,8 +47,8 @@ pub fn bootstrap(
                         actor: None,
                         action: "organisation.created",
                         entity_type: "organisation",
-                        entity_id: root.id.clone(),
-                        organisation_id: Some(parse_column(&root.id, "organisations.id")?),
+                        entity_id: root.id.to_string(),
+                        organisation_id: Some(root.id),
                         before: None,
                         after: Some(serde_json::json!({ "name": root.name, "kind": root.kind })),
                     },
@@ -57,7 +56,7 @@ pub fn bootstrap(
                 root
             }
         };
-        let root = Node::new(organisation)?;
+        let root = Node::new(organisation);
         let ledger = match ledgers::find_by_code(conn, DEFAULT_LEDGER_CODE)? {
             Some(row) => super::ledgers::LedgerView::new(&row)?,
             None => {
@@ -86,7 +85,7 @@ pub fn bootstrap(
             }
         };
         let user = insert_user(conn, &username, password_hash, username.as_str(), None)?;
-        let user_id: UserId = parse_column(&user.id, "users.id")?;
+        let user_id = user.id;
         insert_grant(conn, &user_id, Role::Admin, &root)?;
         audit::record(
             conn,
@@ -94,12 +93,12 @@ pub fn bootstrap(
                 actor: None,
                 action: "user.created",
                 entity_type: "user",
-                entity_id: user.id.clone(),
-                organisation_id: Some(root.id),
+                entity_id: user.id.to_string(),
+                organisation_id: Some(root.id()),
                 before: None,
                 after: Some(serde_json::json!({
                     "username": user.username,
-                    "roles": [{ "role": "admin", "organisation_id": root.id }],
+                    "roles": [{ "role": "admin", "organisation_id": root.id() }],
                     "via": "bootstrap",
                 })),
             },
@@ -107,7 +106,7 @@ pub fn bootstrap(
         Ok(Bootstrapped {
             user_id,
             username: username.to_string(),
-            organisation_id: root.id,
+            organisation_id: root.id(),
             ledger_id: ledger.id,
             ledger_code: ledger.code,
             issuance_account_id: ledger.issuance_account_id,

@@ -18,7 +18,7 @@ use super::record_keys::RecordKeys;
 use crate::domain::TransferId;
 use crate::error::{AppError, ErrorCode, Problem};
 use crate::ledger::TransferRecord;
-use crate::store::rows::{IdempotencyRow, parse_column, to_db_time};
+use crate::store::rows::{IdempotencyRow, RecordOutcome};
 use crate::store::{DbConnection, Store, idempotency, write_transaction};
 
 /// How long a key is remembered (at least 24 h, as promised to clients).
@@ -66,9 +66,6 @@ impl Claim {
     }
 }
 
-const DONE: &str = "done";
-const REFUSED: &str = "refused";
-
 /// Refuses a different request under a key already answered.
 fn check_same_request(row: &IdempotencyRow, claim: &Claim) -> Result<(), AppError> {
     if row.fingerprint == claim.fingerprint {
@@ -85,7 +82,7 @@ fn check_same_request(row: &IdempotencyRow, claim: &Claim) -> Result<(), AppErro
 
 /// The kept refusal, if the key's first answer was one.
 fn kept_refusal(row: &IdempotencyRow, body: &str) -> Result<Option<AppError>, AppError> {
-    if row.outcome != REFUSED {
+    if row.outcome != RecordOutcome::Refused {
         return Ok(None);
     }
     let problem: Problem = serde_json::from_str(body)
@@ -123,7 +120,7 @@ pub fn replay_created_transfer(
     claim: &Claim,
 ) -> Result<Result<TransferId, AppError>, AppError> {
     check_same_request(row, claim)?;
-    if row.outcome == REFUSED {
+    if row.outcome == RecordOutcome::Refused {
         let body = claim
             .keys
             .open(&claim.scope, &claim.key, &row.response_body)?;
@@ -131,10 +128,9 @@ pub fn replay_created_transfer(
             .map(Err)
             .ok_or_else(|| AppError::internal("kept refusal vanished"));
     }
-    match &row.transfer_id {
-        Some(id) => parse_column(id, "idempotency_keys.transfer_id").map(Ok),
-        None => Err(AppError::internal("a transfer's record names no transfer")),
-    }
+    row.transfer_id
+        .map(Ok)
+        .ok_or_else(|| AppError::internal("a transfer's record names no transfer"))
 }
 
 /// The record of an answer, its body sealed: the outcome as JSON, or the
@@ -145,7 +141,7 @@ pub fn record<O: Serialize>(
     now: DateTime<Utc>,
 ) -> Result<IdempotencyRow, AppError> {
     match outcome {
-        Ok(done) => sealed(claim, DONE, serde_json::to_string(done), now),
+        Ok(done) => sealed(claim, RecordOutcome::Done, serde_json::to_string(done), now),
         Err(refusal) => record_refusal(claim, refusal, now),
     }
 }
@@ -158,7 +154,7 @@ pub fn record_refusal(
 ) -> Result<IdempotencyRow, AppError> {
     sealed(
         claim,
-        REFUSED,
+        RecordOutcome::Refused,
         serde_json::to_string(&refusal.problem()),
         now,
     )
@@ -166,7 +162,7 @@ pub fn record_refusal(
 
 fn sealed(
     claim: &Claim,
-    outcome: &str,
+    outcome: RecordOutcome,
     body: serde_json::Result<String>,
     now: DateTime<Utc>,
 ) -> Result<IdempotencyRow, AppError> {
@@ -182,12 +178,18 @@ pub fn record_created(
     transfer: &TransferRecord,
     now: DateTime<Utc>,
 ) -> IdempotencyRow {
-    row(claim, DONE, String::new(), Some(transfer.id), now)
+    row(
+        claim,
+        RecordOutcome::Done,
+        String::new(),
+        Some(transfer.id),
+        now,
+    )
 }
 
 fn row(
     claim: &Claim,
-    outcome: &str,
+    outcome: RecordOutcome,
     body: String,
     transfer: Option<TransferId>,
     now: DateTime<Utc>,
@@ -196,11 +198,11 @@ fn row(
         scope: claim.scope.clone(),
         key: claim.key.clone(),
         fingerprint: claim.fingerprint.clone(),
-        outcome: outcome.to_string(),
+        outcome,
         response_body: body,
-        transfer_id: transfer.map(|id| id.to_string()),
-        created_at: to_db_time(now),
-        expires_at: to_db_time(now + Duration::hours(RETENTION_HOURS)),
+        transfer_id: transfer,
+        created_at: now.into(),
+        expires_at: (now + Duration::hours(RETENTION_HOURS)).into(),
     }
 }
 

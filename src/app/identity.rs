@@ -10,7 +10,6 @@ use super::caller::{Caller, Grant};
 use super::tokens::Subject;
 use crate::domain::{Role, UserStatus};
 use crate::error::AppError;
-use crate::store::rows::{from_db_time, parse_column};
 use crate::store::users::GrantWithPath;
 use crate::store::{DbConnection, sessions, users, volunteers};
 
@@ -30,30 +29,27 @@ fn caller_of(conn: &mut DbConnection, subject: &Subject) -> Result<Caller, AppEr
             let user = users::find_by_external_subject(conn, subject)?.ok_or_else(|| {
                 AppError::unauthorized("no user is linked to this identity provider subject")
             })?;
-            (parse_column(&user.id, "users.id")?, None)
+            (user.id, None)
         }
     };
-    let session_text = session_id.map(|s| s.to_string());
-    let standing = sessions::standing(conn, &user_id.to_string(), session_text.as_deref())?
+    let standing = sessions::standing(conn, &user_id, session_id.as_ref())?
         .ok_or_else(|| AppError::unauthorized("the token's user does not exist"))?;
-    if parse_column::<UserStatus>(&standing.status, "users.status")? != UserStatus::Active {
+    if standing.status != UserStatus::Active {
         return Err(AppError::unauthorized("the user is disabled"));
     }
     if session_id.is_some() {
-        let open = standing.session.is_some_and(|(revoked, expires)| {
-            revoked.is_none() && from_db_time(expires) > Utc::now()
-        });
+        let open = standing
+            .session
+            .is_some_and(|(revoked, expires)| revoked.is_none() && expires > Utc::now());
         if !open {
             return Err(AppError::unauthorized(
                 "the session has ended (logged out or revoked); log in again",
             ));
         }
     }
-    let grants = grants_from_rows(standing.grants)?;
+    let grants = grants_from_rows(standing.grants);
     let wallet = if grants.iter().any(|g| g.role == Role::Volunteer) {
-        volunteers::of_user(conn, &user_id.to_string())?
-            .map(|v| parse_column(&v.account_id, "volunteers.account_id"))
-            .transpose()?
+        volunteers::of_user(conn, &user_id)?.map(|v| v.account_id)
     } else {
         None
     };
@@ -65,15 +61,13 @@ fn caller_of(conn: &mut DbConnection, subject: &Subject) -> Result<Caller, AppEr
     })
 }
 
-pub fn grants_from_rows(rows: Vec<GrantWithPath>) -> Result<Vec<Grant>, AppError> {
+pub fn grants_from_rows(rows: Vec<GrantWithPath>) -> Vec<Grant> {
     rows.into_iter()
-        .map(|(g, path)| {
-            Ok(Grant {
-                id: parse_column(&g.id, "role_grants.id")?,
-                role: parse_column(&g.role, "role_grants.role")?,
-                organisation_id: parse_column(&g.organisation_id, "role_grants.organisation_id")?,
-                path: parse_column(&path, "organisations.path")?,
-            })
+        .map(|(g, path)| Grant {
+            id: g.id,
+            role: g.role,
+            organisation_id: g.organisation_id,
+            path,
         })
         .collect()
 }

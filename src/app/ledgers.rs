@@ -18,7 +18,7 @@ use crate::domain::{AccountId, AccountKind, LedgerId, Line, OrganisationId};
 use crate::domain::{OrgPath, Role};
 use crate::error::{AppError, ErrorCode};
 use crate::ledger::LedgerHead;
-use crate::store::rows::{LedgerRow, from_db_time, parse_column, to_db_time};
+use crate::store::rows::LedgerRow;
 use crate::store::{DbConnection, ledgers, organisations};
 
 /// A points scheme to create; its issuance account is opened with it.
@@ -87,15 +87,11 @@ impl LedgerView {
             code: row.code.clone(),
             name: row.name.clone(),
             asset_scale: head.asset_scale,
-            organisation_id: parse_column(&row.organisation_id, "ledgers.organisation_id")?,
-            issuance_account_id: row
-                .issuance_account_id
-                .as_deref()
-                .map(|a| parse_column(a, "ledgers.issuance_account_id"))
-                .transpose()?,
+            organisation_id: row.organisation_id,
+            issuance_account_id: row.issuance_account_id,
             last_sequence: head.last_sequence,
             last_hash: head.last_hash,
-            created_at: from_db_time(row.created_at),
+            created_at: row.created_at.into(),
         })
     }
 }
@@ -135,7 +131,7 @@ pub fn create_ledger(
         ));
     }
     let organisation = match request.organisation_id {
-        Some(id) => organisations::get(conn, &id.to_string())?
+        Some(id) => organisations::get(conn, &id)?
             .ok_or_else(|| AppError::invalid_field("organisation_id", "no such organisation"))?,
         None => organisations::first_root(conn)?.ok_or_else(|| {
             AppError::invalid_field(
@@ -154,7 +150,7 @@ pub fn create_ledger(
     ledgers::insert(
         conn,
         &LedgerRow {
-            id: id.to_string(),
+            id,
             code: request.code.clone(),
             name: name.to_string(),
             asset_scale: scale as i32,
@@ -163,7 +159,7 @@ pub fn create_ledger(
             last_sequence: 0,
             last_hash: LedgerHead::GENESIS_HASH.to_string(),
             last_recorded_at: None,
-            created_at: to_db_time(crate::ledger::engine::journal_time(Utc::now())),
+            created_at: crate::ledger::engine::journal_time(Utc::now()).into(),
         },
     )?;
     open_account(
@@ -177,7 +173,7 @@ pub fn create_ledger(
             external_ref: None,
         },
     )?;
-    let row = ledgers::get(conn, &id.to_string())?.ok_or_else(|| AppError::not_found("ledger"))?;
+    let row = ledgers::get(conn, &id)?.ok_or_else(|| AppError::not_found("ledger"))?;
     LedgerView::new(&row)
 }
 
@@ -249,20 +245,14 @@ impl App {
         query: LedgerQuery,
     ) -> Result<Page<LedgerView>, AppError> {
         let limit = Limit::parse(query.limit)?;
-        let after = query.cursor.map(|c| c.to_string());
         let related = (!caller.everywhere(Role::ALL)).then(|| ledgers::Related {
-            above: caller
-                .grants
-                .iter()
-                .flat_map(|g| g.path.ids())
-                .map(|id| id.to_string())
-                .collect(),
+            above: caller.grants.iter().flat_map(|g| g.path.ids()).collect(),
             subtrees: caller.subtrees(Role::ALL),
         });
         let views = self
             .store
             .run(move |conn| {
-                ledgers::page(conn, related.as_ref(), after.as_deref(), limit.probe())?
+                ledgers::page(conn, related.as_ref(), query.cursor, limit.probe())?
                     .iter()
                     .map(LedgerView::new)
                     .collect::<Result<Vec<_>, _>>()
@@ -280,15 +270,15 @@ pub fn visible_ledger(
     id: &LedgerId,
 ) -> Result<(LedgerView, OrgPath), AppError> {
     let hidden = || AppError::not_found("ledger");
-    let row = ledgers::get(conn, &id.to_string())?.ok_or_else(hidden)?;
+    let row = ledgers::get(conn, id)?.ok_or_else(hidden)?;
     let view = LedgerView::new(&row)?;
     let node = super::organisations::find(conn, &view.organisation_id)?.ok_or_else(hidden)?;
     let related = caller
         .grants
         .iter()
-        .any(|g| g.path.contains(&node.path) || node.path.contains(&g.path));
+        .any(|g| g.path.contains(node.path()) || node.path().contains(&g.path));
     if !related {
         return Err(hidden());
     }
-    Ok((view, node.path))
+    Ok((view, node.row.path))
 }

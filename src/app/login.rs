@@ -13,7 +13,6 @@ use super::login_throttle::{self, Buckets};
 use super::passwords;
 use crate::domain::{Line, Password, SessionId, UserId, UserStatus, Username};
 use crate::error::AppError;
-use crate::store::rows::{from_db_time, parse_column, to_db_time};
 use crate::store::sessions::{self, RefreshTokenRow, SessionRow};
 use crate::store::{DbConnection, users, write_transaction};
 
@@ -142,11 +141,11 @@ impl App {
         .await
         .map_err(AppError::internal)?;
         let buckets = Buckets::new(&counted_as, address.as_deref());
-        let Some(user) = user.filter(|u| u.status == UserStatus::Active.as_str()) else {
+        let Some(user) = user.filter(|u| u.status == UserStatus::Active) else {
             // The attempt is already counted.
             return Err(refused());
         };
-        let user_id: UserId = parse_column(&user.id, "users.id")?;
+        let user_id = user.id;
         let checked_hash = user.password_hash;
         let app = self.clone();
         self.store
@@ -155,8 +154,8 @@ impl App {
                     // The password was checked outside this transaction: if it was
                     // reset or the user disabled meanwhile, the check no longer
                     // holds, and a session made now would outlive the revocation.
-                    let still = users::get(conn, &user_id.to_string())?.is_some_and(|u| {
-                        u.password_hash == checked_hash && u.status == UserStatus::Active.as_str()
+                    let still = users::get(conn, &user_id)?.is_some_and(|u| {
+                        u.password_hash == checked_hash && u.status == UserStatus::Active
                     });
                     if !still {
                         return Err(refused());
@@ -167,10 +166,10 @@ impl App {
                     sessions::insert(
                         conn,
                         &SessionRow {
-                            id: session.to_string(),
-                            user_id: user_id.to_string(),
-                            created_at: to_db_time(now),
-                            expires_at: to_db_time(now + app.refresh_ttl()),
+                            id: session,
+                            user_id,
+                            created_at: now.into(),
+                            expires_at: (now + app.refresh_ttl()).into(),
                             revoked_at: None,
                             revoked_reason: None,
                         },
@@ -210,30 +209,30 @@ impl App {
         if session.revoked_at.is_some() {
             return Ok(Refreshed::Refused("the session has ended; log in again"));
         }
-        if !sessions::use_refresh_token(conn, hash, to_db_time(now))? {
+        if !sessions::use_refresh_token(conn, hash, now)? {
             // A used token presented again: stolen or replayed. End the whole
             // family so neither party keeps going with it.
-            sessions::revoke(conn, &session.id, "refresh token reused", to_db_time(now))?;
+            sessions::revoke(conn, &session.id, "refresh token reused", now)?;
             tracing::warn!(session = %session.id, "refresh token reused; session revoked");
             return Ok(Refreshed::Refused(
                 "refresh token already used; the session is revoked, log in again",
             ));
         }
-        if from_db_time(token.expires_at) <= now || from_db_time(session.expires_at) <= now {
+        if token.expires_at.0 <= now || session.expires_at.0 <= now {
             return Ok(Refreshed::Refused(
                 "the refresh token has expired; log in again",
             ));
         }
-        let user =
-            users::get(conn, &session.user_id)?.filter(|u| u.status == UserStatus::Active.as_str());
+        let user = users::get(conn, &session.user_id)?.filter(|u| u.status == UserStatus::Active);
         if user.is_none() {
             return Ok(Refreshed::Refused("the user is disabled"));
         }
-        let user_id = parse_column(&session.user_id, "sessions.user_id")?;
-        let session_id = parse_column(&session.id, "sessions.id")?;
-        Ok(Refreshed::Issued(
-            self.token_pair(conn, user_id, session_id, now)?,
-        ))
+        Ok(Refreshed::Issued(self.token_pair(
+            conn,
+            session.user_id,
+            session.id,
+            now,
+        )?))
     }
 
     /// Ends the caller's session: its refresh tokens and every access token
@@ -246,12 +245,7 @@ impl App {
         self.store
             .run(move |conn| {
                 write_transaction(conn, |conn| {
-                    sessions::revoke(
-                        conn,
-                        &session.to_string(),
-                        "logged out",
-                        to_db_time(Utc::now()),
-                    )
+                    sessions::revoke(conn, &session, "logged out", Utc::now())
                 })
             })
             .await
@@ -270,20 +264,20 @@ impl App {
         now: DateTime<Utc>,
     ) -> Result<TokenResponse, AppError> {
         let refresh = fresh_refresh_token();
-        let session_row = sessions::get(conn, &session.to_string())?
-            .ok_or_else(|| AppError::internal("session vanished"))?;
-        let expires_at = from_db_time(session_row.expires_at).min(now + self.refresh_ttl());
+        let session_row =
+            sessions::get(conn, &session)?.ok_or_else(|| AppError::internal("session vanished"))?;
+        let expires_at = session_row.expires_at.0.min(now + self.refresh_ttl());
         sessions::insert_refresh_token(
             conn,
             &RefreshTokenRow {
                 token_hash: digest(&refresh),
-                session_id: session.to_string(),
-                issued_at: to_db_time(now),
-                expires_at: to_db_time(expires_at),
+                session_id: session,
+                issued_at: now.into(),
+                expires_at: expires_at.into(),
                 used_at: None,
             },
         )?;
-        let grants: Vec<RoleGrant> = grants_from_rows(users::grants_of(conn, &user.to_string())?)?
+        let grants: Vec<RoleGrant> = grants_from_rows(users::grants_of(conn, &user)?)
             .into_iter()
             .map(|g| RoleGrant {
                 role: g.role,

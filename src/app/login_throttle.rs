@@ -9,7 +9,6 @@ use chrono::{DateTime, Duration, Utc};
 
 use crate::config::LoginLimits;
 use crate::error::{AppError, ErrorCode};
-use crate::store::rows::{from_db_time, to_db_time};
 use crate::store::{DbConnection, login_throttle};
 
 /// The buckets one login attempt counts against.
@@ -56,13 +55,12 @@ pub fn admit(
 ) -> Result<(), AppError> {
     let mut wait: Option<i64> = None;
     for (bucket, limit, window) in buckets.each(limits) {
-        let floor = to_db_time(now - window);
-        login_throttle::record_failure(conn, bucket, to_db_time(now), floor)?;
+        login_throttle::record_failure(conn, bucket, now, now - window)?;
         let Some((start, attempts)) = login_throttle::get(conn, bucket)? else {
             continue;
         };
         if attempts > limit as i32 {
-            let ends = from_db_time(start) + window;
+            let ends = start + window;
             let seconds = (ends - now).num_seconds().max(1);
             wait = Some(wait.map_or(seconds, |w| w.max(seconds)));
         }

@@ -118,14 +118,9 @@ impl App {
                     .run(move |conn| {
                         let now = Utc::now();
                         crate::store::write_transaction(conn, |conn| {
-                            let tokens = crate::store::sessions::purge_expired(
-                                conn,
-                                crate::store::rows::to_db_time(now),
-                            )?;
-                            let windows = crate::store::login_throttle::purge_before(
-                                conn,
-                                crate::store::rows::to_db_time(now - window),
-                            )?;
+                            let tokens = crate::store::sessions::purge_expired(conn, now)?;
+                            let windows =
+                                crate::store::login_throttle::purge_before(conn, now - window)?;
                             Ok(tokens + windows)
                         })
                     })

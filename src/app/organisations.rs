@@ -16,7 +16,6 @@ use super::page::{Limit, Page};
 use crate::domain::{Line, OrgPath, OrganisationId, OrganisationKind, Role};
 use crate::error::AppError;
 use crate::store::organisations::{self, OrganisationFilter, OrganisationRow};
-use crate::store::rows::{from_db_time, parse_column, to_db_time};
 use crate::store::{DbConnection, write_transaction};
 
 /// Every role sees the organisations of its own subtree.
@@ -98,47 +97,44 @@ pub struct OrganisationQuery {
     pub cursor: Option<OrganisationId>,
 }
 
-/// A stored node with its path parsed.
+/// A stored node.
 pub struct Node {
     pub row: OrganisationRow,
-    pub id: OrganisationId,
-    pub path: OrgPath,
-    pub kind: OrganisationKind,
 }
 
 impl Node {
-    pub fn new(row: OrganisationRow) -> Result<Self, AppError> {
-        Ok(Self {
-            id: parse_column(&row.id, "organisations.id")?,
-            path: parse_column(&row.path, "organisations.path")?,
-            kind: parse_column(&row.kind, "organisations.kind")?,
-            row,
-        })
+    pub fn new(row: OrganisationRow) -> Self {
+        Self { row }
     }
 
-    pub fn view(&self) -> Result<OrganisationView, AppError> {
-        Ok(OrganisationView {
-            id: self.id,
-            parent_id: self
-                .row
-                .parent_id
-                .as_deref()
-                .map(|p| parse_column(p, "organisations.parent_id"))
-                .transpose()?,
+    pub fn id(&self) -> OrganisationId {
+        self.row.id
+    }
+
+    pub fn path(&self) -> &OrgPath {
+        &self.row.path
+    }
+
+    pub fn kind(&self) -> OrganisationKind {
+        self.row.kind
+    }
+
+    pub fn view(&self) -> OrganisationView {
+        OrganisationView {
+            id: self.row.id,
+            parent_id: self.row.parent_id,
             name: self.row.name.clone(),
-            kind: self.kind,
-            path: self.path.ids().collect(),
-            created_at: from_db_time(self.row.created_at),
-            updated_at: from_db_time(self.row.updated_at),
-        })
+            kind: self.row.kind,
+            path: self.row.path.ids().collect(),
+            created_at: self.row.created_at.into(),
+            updated_at: self.row.updated_at.into(),
+        }
     }
 }
 
 /// The node, or `None` when it does not exist.
 pub fn find(conn: &mut DbConnection, id: &OrganisationId) -> Result<Option<Node>, AppError> {
-    organisations::get(conn, &id.to_string())?
-        .map(Node::new)
-        .transpose()
+    Ok(organisations::get(conn, id)?.map(Node::new))
 }
 
 /// The node if `roles` of the caller reach it; 404 otherwise, whether or not
@@ -150,7 +146,7 @@ pub fn visible(
     id: &OrganisationId,
 ) -> Result<Node, AppError> {
     find(conn, id)?
-        .filter(|n| caller.covers(roles, &n.path))
+        .filter(|n| caller.covers(roles, n.path()))
         .ok_or_else(|| AppError::not_found("organisation"))
 }
 
@@ -163,7 +159,7 @@ pub fn named(
     id: &OrganisationId,
 ) -> Result<Node, AppError> {
     find(conn, id)?
-        .filter(|n| caller.covers(roles, &n.path))
+        .filter(|n| caller.covers(roles, n.path()))
         .ok_or_else(|| AppError::invalid_field(field, "no such organisation in your scope"))
 }
 
@@ -175,13 +171,13 @@ pub fn create_root(
 ) -> Result<OrganisationRow, AppError> {
     let id = OrganisationId::generate();
     let row = OrganisationRow {
-        id: id.to_string(),
+        id,
         parent_id: None,
-        path: OrgPath::root(id).to_string(),
+        path: OrgPath::root(id),
         name: name.to_string(),
-        kind: OrganisationKind::City.as_str().to_string(),
-        created_at: to_db_time(now),
-        updated_at: to_db_time(now),
+        kind: OrganisationKind::City,
+        created_at: now.into(),
+        updated_at: now.into(),
     };
     organisations::insert(conn, &row)?;
     Ok(row)
@@ -209,7 +205,7 @@ impl App {
         let caller = caller.clone();
         run_once(&self.store, &self.in_flight, claim, move |conn| {
             let name = valid_name("name", &request.name)?;
-            organisations::lock(conn, &request.parent_id.to_string())?;
+            organisations::lock(conn, &request.parent_id)?;
             let parent = named(
                 conn,
                 &caller,
@@ -217,26 +213,26 @@ impl App {
                 "parent_id",
                 &request.parent_id,
             )?;
-            if parent.kind == OrganisationKind::Partner {
+            if parent.kind() == OrganisationKind::Partner {
                 return Err(AppError::invalid_field(
                     "parent_id",
                     "a partner has no organisations under it",
                 ));
             }
             let id = OrganisationId::generate();
-            let now = to_db_time(Utc::now());
+            let now = Utc::now().into();
             let row = OrganisationRow {
-                id: id.to_string(),
-                parent_id: Some(parent.row.id.clone()),
-                path: parent.path.child(id).to_string(),
+                id,
+                parent_id: Some(parent.id()),
+                path: parent.path().child(id),
                 name,
-                kind: request.kind.as_str().to_string(),
+                kind: request.kind,
                 created_at: now,
                 updated_at: now,
             };
             organisations::insert(conn, &row)?;
-            let node = Node::new(row)?;
-            let view = node.view()?;
+            let node = Node::new(row);
+            let view = node.view();
             audit::record(
                 conn,
                 Change {
@@ -261,7 +257,7 @@ impl App {
     ) -> Result<OrganisationView, AppError> {
         let caller = caller.clone();
         self.store
-            .run(move |conn| visible(conn, &caller, ANY_ROLE, &id)?.view())
+            .run(move |conn| Ok(visible(conn, &caller, ANY_ROLE, &id)?.view()))
             .await
     }
 
@@ -273,20 +269,16 @@ impl App {
         let limit = Limit::parse(query.limit)?;
         let subtrees = caller.subtrees(ANY_ROLE);
         let filter = OrganisationFilter {
-            parent_id: query.parent_id.map(|p| p.to_string()),
-            kind: query.kind.map(|k| k.as_str().to_string()),
+            parent_id: query.parent_id,
+            kind: query.kind,
         };
-        let after = query.cursor.map(|c| c.to_string());
         let rows = self
             .store
             .run(move |conn| {
-                organisations::page(conn, &subtrees, &filter, after.as_deref(), limit.probe())
+                organisations::page(conn, &subtrees, &filter, query.cursor, limit.probe())
             })
             .await?;
-        let views = rows
-            .into_iter()
-            .map(|r| Node::new(r)?.view())
-            .collect::<Result<Vec<_>, _>>()?;
+        let views = rows.into_iter().map(|r| Node::new(r).view()).collect();
         Ok(limit.finish(views, |v| v.id.to_string()))
     }
 
@@ -305,10 +297,10 @@ impl App {
             .run(move |conn| {
                 write_transaction(conn, |conn| {
                     let admin = [Role::Admin];
-                    organisations::lock(conn, &id.to_string())?;
+                    organisations::lock(conn, &id)?;
                     let node = visible(conn, &caller, &admin, &id)?;
-                    let before = node.view()?;
-                    let now = to_db_time(Utc::now());
+                    let before = node.view();
+                    let now = Utc::now();
                     if let Some(name) = &request.name {
                         let name = valid_name("name", name)?;
                         if name != node.row.name {
@@ -319,15 +311,15 @@ impl App {
                     if let Some(parent_id) = request.parent_id {
                         let current =
                             find(conn, &id)?.ok_or_else(|| AppError::not_found("organisation"))?;
-                        let before = current.view()?;
-                        if current.row.parent_id.as_deref() != Some(&parent_id.to_string()) {
+                        let before = current.view();
+                        if current.row.parent_id != Some(parent_id) {
                             move_node(conn, &caller, &current, &parent_id, now)?;
                             audit_node(conn, &caller, "organisation.moved", &before)?;
                         }
                     }
-                    find(conn, &id)?
+                    Ok(find(conn, &id)?
                         .ok_or_else(|| AppError::not_found("organisation"))?
-                        .view()
+                        .view())
                 })
             })
             .await
@@ -343,7 +335,7 @@ fn audit_node(
 ) -> Result<(), AppError> {
     let after = find(conn, &before.id)?
         .ok_or_else(|| AppError::not_found("organisation"))?
-        .view()?;
+        .view();
     audit::record(
         conn,
         Change {
@@ -363,36 +355,35 @@ fn move_node(
     caller: &Caller,
     node: &Node,
     parent_id: &OrganisationId,
-    now: chrono::NaiveDateTime,
+    now: DateTime<Utc>,
 ) -> Result<(), AppError> {
     let admin = [Role::Admin];
-    let Some(old_parent) = node.row.parent_id.as_deref() else {
+    let Some(old_parent) = node.row.parent_id else {
         return Err(AppError::invalid_field(
             "parent_id",
             "the root cannot be moved",
         ));
     };
-    let old_parent: OrganisationId = parse_column(old_parent, "organisations.parent_id")?;
     let old_parent = find(conn, &old_parent)?.ok_or_else(|| AppError::not_found("organisation"))?;
-    if !caller.covers(&admin, &old_parent.path) {
+    if !caller.covers(&admin, old_parent.path()) {
         return Err(AppError::forbidden(
             "moving a node needs admin rights over its parent",
         ));
     }
-    organisations::lock(conn, &parent_id.to_string())?;
+    organisations::lock(conn, parent_id)?;
     let parent = named(conn, caller, &admin, "parent_id", parent_id)?;
-    if node.path.contains(&parent.path) {
+    if node.path().contains(parent.path()) {
         return Err(AppError::invalid_field(
             "parent_id",
             "a node cannot move into its own subtree",
         ));
     }
-    if parent.kind == OrganisationKind::Partner {
+    if parent.kind() == OrganisationKind::Partner {
         return Err(AppError::invalid_field(
             "parent_id",
             "a partner has no organisations under it",
         ));
     }
-    let to = parent.path.child(node.id);
-    organisations::move_subtree(conn, &node.row.id, &parent.row.id, &node.path, &to, now)
+    let to = parent.path().child(node.id());
+    organisations::move_subtree(conn, &node.row.id, &parent.row.id, node.path(), &to, now)
 }

@@ -25,7 +25,7 @@ pub struct Recorded {
 impl Recorded {
     /// A recorded transfer read back from the journal.
     fn from_journal(conn: &mut DbConnection, id: TransferId) -> Result<Self, AppError> {
-        let entry = crate::store::journal::get(conn, &id.to_string())?
+        let entry = crate::store::journal::get(conn, &id)?
             .ok_or_else(|| AppError::internal(format!("replayed transfer {id} is missing")))?;
         let scale = crate::store::ledgers::heads(conn, &[entry.transfer.ledger_id])?
             .get(&entry.transfer.ledger_id)

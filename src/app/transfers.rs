@@ -420,8 +420,7 @@ impl App {
             .store
             .run(move |conn| {
                 let entry = if caller.everywhere(READERS) {
-                    journal::get(conn, &id.to_string())?
-                        .ok_or_else(|| AppError::not_found("transfer"))?
+                    journal::get(conn, &id)?.ok_or_else(|| AppError::not_found("transfer"))?
                 } else {
                     visible_entry(conn, &caller, &id)?.0
                 };
@@ -442,20 +441,19 @@ impl App {
         caller.require_any(Role::ALL)?;
         let limit = Limit::parse(query.limit)?;
         let filter = journal::TransferFilter {
-            ledger_id: query.ledger_id.map(|l| l.to_string()),
-            account_id: query.account_id.map(|a| a.to_string()),
-            kind: query.kind.map(|k| k.as_str().to_string()),
+            ledger_id: query.ledger_id,
+            account_id: query.account_id,
+            kind: query.kind,
             external_ref: query.external_ref.map(String::from),
             visible: (!caller.everywhere(READERS)).then(|| journal::Visibility {
                 subtrees: caller.subtrees(READERS),
-                wallet: caller.wallet.map(|w| w.to_string()),
+                wallet: caller.wallet,
             }),
         };
-        let after = query.cursor.map(|c| c.to_string());
         let views = self
             .store
             .run(move |conn| {
-                let entries = journal::page(conn, &filter, after.as_deref(), limit.probe())?;
+                let entries = journal::page(conn, &filter, query.cursor, limit.probe())?;
                 views_of(conn, entries)
             })
             .await?;
@@ -476,8 +474,7 @@ fn visible_entry(
     ),
     AppError,
 > {
-    let entry =
-        journal::get(conn, &id.to_string())?.ok_or_else(|| AppError::not_found("transfer"))?;
+    let entry = journal::get(conn, id)?.ok_or_else(|| AppError::not_found("transfer"))?;
     let ids: Vec<AccountId> = entry.postings.iter().map(|p| p.account_id).collect();
     let facts = access::facts(conn, &ids)?;
     if !facts.values().any(|f| access::can_read_account(caller, f)) {

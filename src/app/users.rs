@@ -19,7 +19,6 @@ use crate::domain::{
     GrantId, Line, OrganisationId, OrganisationKind, Password, Role, UserId, UserStatus, Username,
 };
 use crate::error::{AppError, ErrorCode};
-use crate::store::rows::{from_db_time, parse_column, to_db_time};
 use crate::store::users::{self, RoleGrantRow, UserChange, UserRow};
 use crate::store::{DbConnection, sessions, write_transaction};
 
@@ -207,29 +206,24 @@ pub struct UserQuery {
 /// A stored user with their roles as held now.
 pub struct Person {
     pub row: UserRow,
-    pub id: UserId,
     pub grants: Vec<Grant>,
 }
 
 impl Person {
     pub fn load(conn: &mut DbConnection, id: &UserId) -> Result<Option<Person>, AppError> {
-        let Some(row) = users::get(conn, &id.to_string())? else {
+        let Some(row) = users::get(conn, id)? else {
             return Ok(None);
         };
-        let grants = grants_from_rows(users::grants_of(conn, &row.id)?)?;
-        Ok(Some(Person {
-            id: *id,
-            row,
-            grants,
-        }))
+        let grants = grants_from_rows(users::grants_of(conn, &row.id)?);
+        Ok(Some(Person { row, grants }))
     }
 
-    pub fn view(&self) -> Result<UserView, AppError> {
-        Ok(UserView {
-            id: self.id,
+    pub fn view(&self) -> UserView {
+        UserView {
+            id: self.row.id,
             username: self.row.username.clone(),
             display_name: self.row.display_name.clone(),
-            status: parse_column(&self.row.status, "users.status")?,
+            status: self.row.status,
             external_subject: self.row.external_subject.clone(),
             roles: self
                 .grants
@@ -240,18 +234,18 @@ impl Person {
                     organisation_id: g.organisation_id,
                 })
                 .collect(),
-            created_at: from_db_time(self.row.created_at),
-            updated_at: from_db_time(self.row.updated_at),
-        })
+            created_at: self.row.created_at.into(),
+            updated_at: self.row.updated_at.into(),
+        }
     }
 
     /// The person as `caller` may see them: only the roles inside the caller's
     /// reading scope, and the identity provider subject only for those who
     /// manage them.
-    pub fn view_for(&self, caller: &Caller) -> Result<UserView, AppError> {
-        let mut view = self.view()?;
-        if self.id == caller.user_id || caller.everywhere(PEOPLE_READERS) {
-            return Ok(view);
+    pub fn view_for(&self, caller: &Caller) -> UserView {
+        let mut view = self.view();
+        if self.row.id == caller.user_id || caller.everywhere(PEOPLE_READERS) {
+            return view;
         }
         let shown: Vec<GrantId> = self
             .grants
@@ -263,7 +257,7 @@ impl Person {
         if !self.managed_by(caller) {
             view.external_subject = None;
         }
-        Ok(view)
+        view
     }
 
     /// Where changes to this person are filed in the audit log.
@@ -274,7 +268,7 @@ impl Person {
     /// Seen by the caller: themselves, or a role of theirs in the caller's
     /// reading scope.
     fn visible_to(&self, caller: &Caller) -> bool {
-        self.id == caller.user_id
+        self.row.id == caller.user_id
             || caller.everywhere(PEOPLE_READERS)
             || self
                 .grants
@@ -292,7 +286,7 @@ impl Person {
         if caller.everywhere(&[Role::Admin]) {
             return true;
         }
-        if self.id == caller.user_id {
+        if self.row.id == caller.user_id {
             return self
                 .grants
                 .iter()
@@ -361,13 +355,13 @@ pub fn insert_user(
             "another user is linked to this external subject",
         ));
     }
-    let now = to_db_time(Utc::now());
+    let now = Utc::now().into();
     let row = UserRow {
-        id: UserId::generate().to_string(),
+        id: UserId::generate(),
         username: username.as_str().to_string(),
         password_hash,
         display_name: display_name.to_string(),
-        status: UserStatus::Active.as_str().to_string(),
+        status: UserStatus::Active,
         external_subject,
         created_at: now,
         updated_at: now,
@@ -383,15 +377,15 @@ pub fn insert_grant(
     role: Role,
     organisation: &super::organisations::Node,
 ) -> Result<GrantId, AppError> {
-    if role == Role::PartnerStaff && organisation.kind != OrganisationKind::Partner {
+    if role == Role::PartnerStaff && organisation.kind() != OrganisationKind::Partner {
         return Err(AppError::invalid_field(
             "organisation_id",
             "partner staff are bound to one partner organisation",
         ));
     }
-    let already = users::grants_of(conn, &user.to_string())?
+    let already = users::grants_of(conn, user)?
         .iter()
-        .any(|(g, _)| g.role == role.as_str() && g.organisation_id == organisation.row.id);
+        .any(|(g, _)| g.role == role && g.organisation_id == organisation.row.id);
     if already {
         return Err(AppError::new(
             ErrorCode::Conflict,
@@ -402,11 +396,11 @@ pub fn insert_grant(
     users::grant(
         conn,
         &RoleGrantRow {
-            id: id.to_string(),
-            user_id: user.to_string(),
-            role: role.as_str().to_string(),
-            organisation_id: organisation.row.id.clone(),
-            created_at: to_db_time(Utc::now()),
+            id,
+            user_id: *user,
+            role,
+            organisation_id: organisation.row.id,
+            created_at: Utc::now().into(),
         },
     )?;
     Ok(id)
@@ -481,14 +475,14 @@ impl App {
                 &display_name,
                 subject.clone(),
             )?;
-            let id: UserId = parse_column(&row.id, "users.id")?;
+            let id = row.id;
             for (i, role) in request.roles.iter().enumerate() {
                 let field = format!("roles[{i}].organisation_id");
                 let org = named(conn, &caller, &[Role::Admin], &field, &role.organisation_id)?;
                 insert_grant(conn, &id, role.role, &org)?;
             }
             let person = Person::load(conn, &id)?.ok_or_else(|| AppError::not_found("user"))?;
-            let view = person.view()?;
+            let view = person.view();
             audit::record(
                 conn,
                 Change {
@@ -509,7 +503,7 @@ impl App {
     pub async fn get_user(&self, caller: &Caller, id: UserId) -> Result<UserView, AppError> {
         let caller = caller.clone();
         self.store
-            .run(move |conn| load_visible(conn, &caller, &id)?.view_for(&caller))
+            .run(move |conn| Ok(load_visible(conn, &caller, &id)?.view_for(&caller)))
             .await
     }
 
@@ -521,17 +515,15 @@ impl App {
         caller.require_any(PEOPLE_READERS)?;
         let limit = Limit::parse(query.limit)?;
         let subtrees = caller.subtrees(PEOPLE_READERS);
-        let after = query.cursor.map(|c| c.to_string());
         let caller = caller.clone();
         let views = self
             .store
             .run(move |conn| {
-                let rows = users::page(conn, &subtrees, after.as_deref(), limit.probe())?;
+                let rows = users::page(conn, &subtrees, query.cursor, limit.probe())?;
                 rows.into_iter()
                     .map(|row| {
-                        let id = parse_column(&row.id, "users.id")?;
-                        let grants = grants_from_rows(users::grants_of(conn, &row.id)?)?;
-                        Person { row, id, grants }.view_for(&caller)
+                        let grants = grants_from_rows(users::grants_of(conn, &row.id)?);
+                        Ok(Person { row, grants }.view_for(&caller))
                     })
                     .collect::<Result<Vec<_>, AppError>>()
             })
@@ -575,7 +567,7 @@ impl App {
             .run(move |conn| {
                 write_transaction(conn, |conn| {
                     let person = load_managed(conn, &caller, &id)?;
-                    let before = person.view()?;
+                    let before = person.view();
                     if let Some(subject) = &subject
                         && users::find_by_external_subject(conn, subject)?
                             .is_some_and(|u| u.id != person.row.id)
@@ -591,11 +583,11 @@ impl App {
                         &person.row.id,
                         &UserChange {
                             display_name: display_name.as_deref(),
-                            status: request.status.map(|s| s.as_str()),
+                            status: request.status,
                             password_hash: hash.as_deref(),
                             external_subject: subject.as_deref().map(Some),
                         },
-                        to_db_time(now),
+                        now,
                     )?;
                     let ends_sessions =
                         request.status == Some(UserStatus::Disabled) || hash.is_some();
@@ -605,13 +597,7 @@ impl App {
                         } else {
                             "user disabled"
                         };
-                        sessions::revoke_all_of(
-                            conn,
-                            &person.row.id,
-                            None,
-                            reason,
-                            to_db_time(now),
-                        )?;
+                        sessions::revoke_all_of(conn, &person.row.id, None, reason, now)?;
                     }
                     let action = match (before.status, request.status) {
                         (UserStatus::Active, Some(UserStatus::Disabled)) => "user.disabled",
@@ -654,7 +640,7 @@ impl App {
         let caller = caller.clone();
         run_once(&self.store, &self.in_flight, claim, move |conn| {
             let person = load_managed(conn, &caller, &id)?;
-            let before = person.view()?;
+            let before = person.view();
             let org = named(
                 conn,
                 &caller,
@@ -663,7 +649,7 @@ impl App {
                 &request.organisation_id,
             )?;
             let grant = insert_grant(conn, &id, request.role, &org)?;
-            let user = audit_person(conn, &caller, "role.granted", &before, Some(org.id))?;
+            let user = audit_person(conn, &caller, "role.granted", &before, Some(org.id()))?;
             Ok(RoleGranted {
                 grant: Some(grant),
                 user,
@@ -698,8 +684,8 @@ impl App {
                             "you cannot take away your own admin role",
                         ));
                     }
-                    let before = person.view()?;
-                    users::revoke(conn, &grant.to_string())?;
+                    let before = person.view();
+                    users::revoke(conn, &grant)?;
                     audit_person(
                         conn,
                         &caller,
@@ -727,15 +713,15 @@ impl App {
                         let id = caller.user_id;
                         let before = Person::load(conn, &id)?
                             .ok_or_else(|| AppError::not_found("user"))?
-                            .view()?;
+                            .view();
                         users::update(
                             conn,
-                            &id.to_string(),
+                            &id,
                             &UserChange {
                                 display_name: Some(&name),
                                 ..UserChange::default()
                             },
-                            to_db_time(Utc::now()),
+                            Utc::now(),
                         )?;
                         audit_person(conn, &caller, "user.updated", &before, None).map(|_| ())
                     })
@@ -757,7 +743,7 @@ impl App {
         let id = caller.user_id;
         let row = self
             .store
-            .run(move |conn| users::get(conn, &id.to_string()))
+            .run(move |conn| users::get(conn, &id))
             .await?
             .ok_or_else(|| AppError::not_found("user"))?;
         let ChangePasswordRequest {
@@ -785,22 +771,15 @@ impl App {
         self.store
             .run(move |conn| {
                 write_transaction(conn, |conn| {
-                    let now = to_db_time(Utc::now());
-                    if !users::replace_password(conn, &id.to_string(), &old_hash, &hash, now)? {
+                    let now = Utc::now();
+                    if !users::replace_password(conn, &id, &old_hash, &hash, now)? {
                         return Err(AppError::new(
                             ErrorCode::Conflict,
                             "the password was changed meanwhile; log in again",
                         ));
                     }
                     // Keep the session this request came from; end the others.
-                    let keep = session.map(|s| s.to_string());
-                    sessions::revoke_all_of(
-                        conn,
-                        &id.to_string(),
-                        keep.as_deref(),
-                        "password changed",
-                        now,
-                    )?;
+                    sessions::revoke_all_of(conn, &id, session.as_ref(), "password changed", now)?;
                     audit::record(
                         conn,
                         Change {
@@ -829,7 +808,7 @@ fn audit_person(
 ) -> Result<UserView, AppError> {
     let after = Person::load(conn, &before.id)?
         .ok_or_else(|| AppError::not_found("user"))?
-        .view()?;
+        .view();
     audit::record(
         conn,
         Change {

@@ -51,8 +51,7 @@ pub fn verify_ledger(conn: &mut DbConnection, id: &LedgerId) -> Result<VerifyRep
             use diesel::connection::SimpleConnection;
             pg.batch_execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")?;
         }
-        let row =
-            ledgers::get(conn, &id.to_string())?.ok_or_else(|| AppError::not_found("ledger"))?;
+        let row = ledgers::get(conn, id)?.ok_or_else(|| AppError::not_found("ledger"))?;
         let head = row.head()?;
         let mut auditor = Auditor::new();
         let mut after = 0;

@@ -23,7 +23,6 @@ use crate::domain::{
     Role, UserId, VolunteerId, VolunteerStatus,
 };
 use crate::error::{AppError, ErrorCode};
-use crate::store::rows::{from_db_time, parse_column, to_db_time};
 use crate::store::volunteers::{self, VolunteerFilter, VolunteerRow};
 use crate::store::{DbConnection, ledgers, users, write_transaction};
 
@@ -184,25 +183,21 @@ pub struct VolunteerQuery {
 }
 
 impl VolunteerView {
-    pub fn new(row: &VolunteerRow) -> Result<Self, AppError> {
-        Ok(Self {
-            id: parse_column(&row.id, "volunteers.id")?,
+    pub fn new(row: &VolunteerRow) -> Self {
+        Self {
+            id: row.id,
             name: row.name.clone(),
             phone_last4: row.phone_last4.clone(),
-            organisation_id: parse_column(&row.organisation_id, "volunteers.organisation_id")?,
+            organisation_id: row.organisation_id,
             card_number: row.card_number.clone(),
             has_pin: row.pin_hash.is_some(),
             leaderboard_consent: row.leaderboard_consent,
-            status: parse_column(&row.status, "volunteers.status")?,
-            account_id: parse_column(&row.account_id, "volunteers.account_id")?,
-            user_id: row
-                .user_id
-                .as_deref()
-                .map(|u| parse_column(u, "volunteers.user_id"))
-                .transpose()?,
-            created_at: from_db_time(row.created_at),
-            updated_at: from_db_time(row.updated_at),
-        })
+            status: row.status,
+            account_id: row.account_id,
+            user_id: row.user_id,
+            created_at: row.created_at.into(),
+            updated_at: row.updated_at.into(),
+        }
     }
 }
 
@@ -246,11 +241,10 @@ fn visible(
     allow_own: bool,
 ) -> Result<VolunteerRow, AppError> {
     let hidden = || AppError::not_found("volunteer");
-    let row = volunteers::get(conn, &id.to_string())?.ok_or_else(hidden)?;
-    let home: OrganisationId = parse_column(&row.organisation_id, "volunteers.organisation_id")?;
-    let node = find(conn, &home)?.ok_or_else(hidden)?;
-    let own = allow_own && row.user_id.as_deref() == Some(&caller.user_id.to_string());
-    if !own && !caller.covers(roles, &node.path) {
+    let row = volunteers::get(conn, id)?.ok_or_else(hidden)?;
+    let node = find(conn, &row.organisation_id)?.ok_or_else(hidden)?;
+    let own = allow_own && row.user_id == Some(caller.user_id);
+    if !own && !caller.covers(roles, node.path()) {
         return Err(hidden());
     }
     Ok(row)
@@ -259,7 +253,7 @@ fn visible(
 /// A home for volunteers: any node but a partner.
 fn home(conn: &mut DbConnection, caller: &Caller, id: &OrganisationId) -> Result<Node, AppError> {
     let node = named(conn, caller, MANAGERS, "organisation_id", id)?;
-    if node.kind == OrganisationKind::Partner {
+    if node.kind() == OrganisationKind::Partner {
         return Err(AppError::invalid_field(
             "organisation_id",
             "a volunteer's home is a community, not a partner",
@@ -274,12 +268,11 @@ fn scheme_ledger(
     home: &Node,
     named_ledger: Option<LedgerId>,
 ) -> Result<LedgerId, AppError> {
-    let ancestors: Vec<OrganisationId> = home.path.ids().collect();
+    let ancestors: Vec<OrganisationId> = home.path().ids().collect();
     if let Some(id) = named_ledger {
-        let row = ledgers::get(conn, &id.to_string())?
+        let row = ledgers::get(conn, &id)?
             .ok_or_else(|| AppError::invalid_field("ledger_id", "no such ledger"))?;
-        let org: OrganisationId = parse_column(&row.organisation_id, "ledgers.organisation_id")?;
-        if !ancestors.contains(&org) {
+        if !ancestors.contains(&row.organisation_id) {
             return Err(AppError::invalid_field(
                 "ledger_id",
                 "the ledger does not cover the volunteer's home",
@@ -288,10 +281,10 @@ fn scheme_ledger(
         return Ok(id);
     }
     for org in ancestors.iter().rev() {
-        let mut found = ledgers::of_organisation(conn, &org.to_string())?;
-        match found.len() {
-            0 => continue,
-            1 => return parse_column(&found.remove(0).id, "ledgers.id"),
+        let found = ledgers::of_organisation(conn, org)?;
+        match found.as_slice() {
+            [] => continue,
+            [only] => return Ok(only.id),
             _ => {
                 return Err(AppError::invalid_field(
                     "ledger_id",
@@ -388,7 +381,7 @@ impl App {
                 conn,
                 &OpenAccountRequest {
                     ledger_id,
-                    organisation_id: Some(home.id),
+                    organisation_id: Some(home.id()),
                     kind: AccountKind::Volunteer,
                     name: super::names::line("name", name.clone())?,
                     no_overdraft: Some(true),
@@ -398,30 +391,29 @@ impl App {
             let user_id = match (&username, &password) {
                 (Some(username), Some(hash)) => {
                     let row = insert_user(conn, username, hash.clone(), &name, None)?;
-                    let id: UserId = parse_column(&row.id, "users.id")?;
-                    super::users::insert_grant(conn, &id, Role::Volunteer, &home)?;
+                    super::users::insert_grant(conn, &row.id, Role::Volunteer, &home)?;
                     Some(row.id)
                 }
                 _ => None,
             };
-            let now = to_db_time(Utc::now());
+            let now = Utc::now().into();
             let row = VolunteerRow {
-                id: VolunteerId::generate().to_string(),
+                id: VolunteerId::generate(),
                 name: name.clone(),
                 phone_hash: phone_hash.clone(),
                 phone_last4: phone.last4().to_string(),
-                organisation_id: home.row.id.clone(),
+                organisation_id: home.id(),
                 card_number: card.clone(),
                 pin_hash: pin.clone(),
                 leaderboard_consent: request.leaderboard_consent,
-                status: VolunteerStatus::Active.as_str().to_string(),
-                account_id: wallet.id.to_string(),
+                status: VolunteerStatus::Active,
+                account_id: wallet.id,
                 user_id,
                 created_at: now,
                 updated_at: now,
             };
             volunteers::insert(conn, &row)?;
-            let view = VolunteerView::new(&row)?;
+            let view = VolunteerView::new(&row);
             audit_change(conn, &caller, "volunteer.created", None, &view)?;
             Ok(view)
         })
@@ -435,7 +427,11 @@ impl App {
     ) -> Result<VolunteerView, AppError> {
         let caller = caller.clone();
         self.store
-            .run(move |conn| VolunteerView::new(&visible(conn, &caller, READERS, &id, true)?))
+            .run(move |conn| {
+                Ok(VolunteerView::new(&visible(
+                    conn, &caller, READERS, &id, true,
+                )?))
+            })
             .await
     }
 
@@ -452,23 +448,19 @@ impl App {
             .map(|p| phone_digest(&self.pepper, &parse_phone("phone", p)?))
             .transpose()?;
         let filter = VolunteerFilter {
-            organisation_id: query.organisation_id.map(|o| o.to_string()),
+            organisation_id: query.organisation_id,
             phone_hash,
             card_number: query.card_number.map(String::from),
-            status: query.status.map(|s| s.as_str().to_string()),
+            status: query.status,
         };
         let subtrees = caller.subtrees(READERS);
-        let after = query.cursor.map(|c| c.to_string());
         let rows = self
             .store
             .run(move |conn| {
-                volunteers::page(conn, &subtrees, &filter, after.as_deref(), limit.probe())
+                volunteers::page(conn, &subtrees, &filter, query.cursor, limit.probe())
             })
             .await?;
-        let views = rows
-            .iter()
-            .map(VolunteerView::new)
-            .collect::<Result<Vec<_>, _>>()?;
+        let views = rows.iter().map(VolunteerView::new).collect();
         Ok(limit.finish(views, |v| v.id.to_string()))
     }
 
@@ -509,7 +501,7 @@ impl App {
                     // Not even an administrator edits their own registration
                     // from outside its scope (undoing a suspension, say).
                     let mut row = visible(conn, &caller, MANAGERS, &id, false)?;
-                    let before = VolunteerView::new(&row)?;
+                    let before = VolunteerView::new(&row);
                     if let Some(name) = &name {
                         row.name = name.clone();
                     }
@@ -533,23 +525,23 @@ impl App {
                         row.leaderboard_consent = consent;
                     }
                     if let Some(status) = request.status {
-                        row.status = status.as_str().to_string();
+                        row.status = status;
                     }
                     if let Some(org) = request.organisation_id {
                         let node = home(conn, &caller, &org)?;
-                        row.organisation_id = node.row.id.clone();
+                        row.organisation_id = node.id();
                         crate::store::accounts::set_organisation(
                             conn,
                             &row.account_id,
-                            &node.row.id,
+                            &row.organisation_id,
                         )?;
                         if let Some(user) = &row.user_id {
-                            users::move_grants(conn, user, Role::Volunteer.as_str(), &node.row.id)?;
+                            users::move_grants(conn, user, Role::Volunteer, &row.organisation_id)?;
                         }
                     }
-                    row.updated_at = to_db_time(Utc::now());
+                    row.updated_at = Utc::now().into();
                     volunteers::save(conn, &row)?;
-                    let after = VolunteerView::new(&row)?;
+                    let after = VolunteerView::new(&row);
                     audit_change(conn, &caller, "volunteer.updated", Some(&before), &after)?;
                     Ok(after)
                 })
@@ -567,18 +559,17 @@ impl App {
         self.store
             .run(move |conn| {
                 write_transaction(conn, |conn| {
-                    let mut row = volunteers::of_user(conn, &caller.user_id.to_string())?
-                        .ok_or_else(|| {
-                            AppError::invalid_field(
-                                "leaderboard_consent",
-                                "only registered volunteers have this setting",
-                            )
-                        })?;
-                    let before = VolunteerView::new(&row)?;
+                    let mut row = volunteers::of_user(conn, &caller.user_id)?.ok_or_else(|| {
+                        AppError::invalid_field(
+                            "leaderboard_consent",
+                            "only registered volunteers have this setting",
+                        )
+                    })?;
+                    let before = VolunteerView::new(&row);
                     row.leaderboard_consent = consent;
-                    row.updated_at = to_db_time(Utc::now());
+                    row.updated_at = Utc::now().into();
                     volunteers::save(conn, &row)?;
-                    let after = VolunteerView::new(&row)?;
+                    let after = VolunteerView::new(&row);
                     audit_change(
                         conn,
                         &caller,
@@ -592,13 +583,12 @@ impl App {
     }
 
     pub async fn own_volunteer(&self, caller: &Caller) -> Result<Option<VolunteerView>, AppError> {
-        let user = caller.user_id.to_string();
+        let user = caller.user_id;
         self.store
             .run(move |conn| {
-                volunteers::of_user(conn, &user)?
+                Ok(volunteers::of_user(conn, &user)?
                     .as_ref()
-                    .map(VolunteerView::new)
-                    .transpose()
+                    .map(VolunteerView::new))
             })
             .await
     }

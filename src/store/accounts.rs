@@ -5,9 +5,9 @@ use std::collections::HashMap;
 use diesel::prelude::*;
 
 use super::DbConnection;
-use super::rows::{AccountRow, parse_column};
+use super::rows::AccountRow;
 use super::schema::accounts;
-use crate::domain::{AccountId, AccountStatus, LedgerId};
+use crate::domain::{AccountId, AccountKind, AccountStatus, LedgerId, OrgPath, OrganisationId};
 use crate::error::AppError;
 use crate::ledger::AccountState;
 
@@ -18,7 +18,7 @@ pub fn insert(conn: &mut DbConnection, row: &AccountRow) -> Result<(), AppError>
     Ok(())
 }
 
-pub fn get(conn: &mut DbConnection, id: &str) -> Result<Option<AccountRow>, AppError> {
+pub fn get(conn: &mut DbConnection, id: &AccountId) -> Result<Option<AccountRow>, AppError> {
     Ok(accounts::table
         .find(id)
         .select(AccountRow::as_select())
@@ -27,10 +27,10 @@ pub fn get(conn: &mut DbConnection, id: &str) -> Result<Option<AccountRow>, AppE
 }
 
 pub struct AccountFilter {
-    pub ledger_id: Option<String>,
-    pub kind: Option<String>,
-    pub status: Option<String>,
-    pub organisation_id: Option<String>,
+    pub ledger_id: Option<LedgerId>,
+    pub kind: Option<AccountKind>,
+    pub status: Option<AccountStatus>,
+    pub organisation_id: Option<OrganisationId>,
     /// Only accounts the caller may read (None: all).
     pub visible: Option<super::journal::Visibility>,
 }
@@ -38,7 +38,7 @@ pub struct AccountFilter {
 pub fn page(
     conn: &mut DbConnection,
     filter: &AccountFilter,
-    after: Option<&str>,
+    after: Option<AccountId>,
     limit: i64,
 ) -> Result<Vec<AccountRow>, AppError> {
     let mut query = accounts::table
@@ -47,26 +47,25 @@ pub fn page(
         .limit(limit)
         .into_boxed();
     if let Some(after) = after {
-        query = query.filter(accounts::id.gt(after.to_string()));
+        query = query.filter(accounts::id.gt(after));
     }
     if let Some(ledger) = &filter.ledger_id {
-        query = query.filter(accounts::ledger_id.eq(ledger.clone()));
+        query = query.filter(accounts::ledger_id.eq(*ledger));
     }
     if let Some(kind) = &filter.kind {
-        query = query.filter(accounts::kind.eq(kind.clone()));
+        query = query.filter(accounts::kind.eq(*kind));
     }
     if let Some(status) = &filter.status {
-        query = query.filter(accounts::status.eq(status.clone()));
+        query = query.filter(accounts::status.eq(*status));
     }
     if let Some(org) = &filter.organisation_id {
-        query = query.filter(accounts::organisation_id.eq(org.clone()));
+        query = query.filter(accounts::organisation_id.eq(*org));
     }
     if let Some(visible) = &filter.visible {
-        let wallet = visible.wallet.clone().unwrap_or_default();
         query = query.filter(
             accounts::organisation_id
                 .eq_any(super::subtree::within(&visible.subtrees))
-                .or(accounts::id.eq(wallet)),
+                .or(accounts::id.nullable().eq(visible.wallet)),
         );
     }
     Ok(query.load(conn)?)
@@ -77,31 +76,22 @@ pub fn ledgers_of(
     conn: &mut DbConnection,
     ids: &[AccountId],
 ) -> Result<HashMap<AccountId, LedgerId>, AppError> {
-    let keys: Vec<String> = ids.iter().map(ToString::to_string).collect();
-    let rows: Vec<(String, String)> = accounts::table
-        .filter(accounts::id.eq_any(keys))
+    let rows: Vec<(AccountId, LedgerId)> = accounts::table
+        .filter(accounts::id.eq_any(ids))
         .select((accounts::id, accounts::ledger_id))
         .load(conn)?;
-    rows.iter()
-        .map(|(a, l)| {
-            Ok((
-                parse_column(a, "accounts.id")?,
-                parse_column(l, "accounts.ledger_id")?,
-            ))
-        })
-        .collect()
+    Ok(rows.into_iter().collect())
 }
 
 pub fn states(
     conn: &mut DbConnection,
     ids: &[AccountId],
 ) -> Result<HashMap<AccountId, AccountState>, AppError> {
-    let keys: Vec<String> = ids.iter().map(ToString::to_string).collect();
     let rows = accounts::table
-        .filter(accounts::id.eq_any(keys))
+        .filter(accounts::id.eq_any(ids))
         .select(AccountRow::as_select())
         .load(conn)?;
-    rows.iter().map(|r| r.state().map(|s| (s.id, s))).collect()
+    Ok(rows.iter().map(|r| (r.id, r.state())).collect())
 }
 
 /// Every account of a ledger (audit).
@@ -110,11 +100,11 @@ pub fn all_states_of_ledger(
     ledger: &LedgerId,
 ) -> Result<Vec<AccountState>, AppError> {
     let rows = accounts::table
-        .filter(accounts::ledger_id.eq(ledger.to_string()))
+        .filter(accounts::ledger_id.eq(ledger))
         .order(accounts::id)
         .select(AccountRow::as_select())
         .load(conn)?;
-    rows.iter().map(AccountRow::state).collect()
+    Ok(rows.iter().map(AccountRow::state).collect())
 }
 
 /// Writes the totals the engine computed for a batch, in one statement on
@@ -185,8 +175,8 @@ pub fn set_status(
     id: &AccountId,
     status: AccountStatus,
 ) -> Result<(), AppError> {
-    diesel::update(accounts::table.find(id.to_string()))
-        .set(accounts::status.eq(status.as_str()))
+    diesel::update(accounts::table.find(id))
+        .set(accounts::status.eq(status))
         .execute(conn)?;
     Ok(())
 }
@@ -194,8 +184,8 @@ pub fn set_status(
 /// Kind and organisation path of each account, for access decisions.
 pub fn facts(
     conn: &mut DbConnection,
-    ids: &[String],
-) -> Result<Vec<(String, String, String)>, AppError> {
+    ids: &[AccountId],
+) -> Result<Vec<(AccountId, AccountKind, OrgPath)>, AppError> {
     use super::schema::organisations;
     Ok(accounts::table
         .inner_join(organisations::table)
@@ -205,7 +195,11 @@ pub fn facts(
 }
 
 /// Re-homes an account (a volunteer moving to another community).
-pub fn set_organisation(conn: &mut DbConnection, id: &str, org: &str) -> Result<(), AppError> {
+pub fn set_organisation(
+    conn: &mut DbConnection,
+    id: &AccountId,
+    org: &OrganisationId,
+) -> Result<(), AppError> {
     diesel::update(accounts::table.find(id))
         .set(accounts::organisation_id.eq(org))
         .execute(conn)?;

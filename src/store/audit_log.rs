@@ -1,25 +1,25 @@
 //! The audit log: append-only, like the journal.
 
-use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::DbConnection;
+use super::columns::UtcTime;
 use super::schema::audit_log;
 use super::subtree::within;
-use crate::domain::OrgPath;
+use crate::domain::{AuditEntryId, OrgPath, OrganisationId, UserId};
 use crate::error::AppError;
 
 #[derive(Queryable, Selectable, Insertable, Clone, Debug)]
 #[diesel(treat_none_as_default_value = false)]
 #[diesel(table_name = audit_log)]
 pub struct AuditRow {
-    pub id: String,
-    pub at: NaiveDateTime,
-    pub actor_id: Option<String>,
+    pub id: AuditEntryId,
+    pub at: UtcTime,
+    pub actor_id: Option<UserId>,
     pub action: String,
     pub entity_type: String,
     pub entity_id: String,
-    pub organisation_id: Option<String>,
+    pub organisation_id: Option<OrganisationId>,
     pub before: Option<String>,
     pub after: Option<String>,
 }
@@ -34,7 +34,7 @@ pub fn insert(conn: &mut DbConnection, row: &AuditRow) -> Result<(), AppError> {
 pub struct AuditFilter {
     pub entity_type: Option<String>,
     pub entity_id: Option<String>,
-    pub actor_id: Option<String>,
+    pub actor_id: Option<UserId>,
     pub action: Option<String>,
 }
 
@@ -45,7 +45,7 @@ pub fn page(
     subtrees: &[OrgPath],
     everything: bool,
     filter: &AuditFilter,
-    after: Option<&str>,
+    after: Option<AuditEntryId>,
     limit: i64,
 ) -> Result<Vec<AuditRow>, AppError> {
     if subtrees.is_empty() {
@@ -64,7 +64,7 @@ pub fn page(
         );
     }
     if let Some(after) = after {
-        query = query.filter(audit_log::id.gt(after.to_string()));
+        query = query.filter(audit_log::id.gt(after));
     }
     if let Some(v) = &filter.entity_type {
         query = query.filter(audit_log::entity_type.eq(v.clone()));
@@ -73,7 +73,7 @@ pub fn page(
         query = query.filter(audit_log::entity_id.eq(v.clone()));
     }
     if let Some(v) = &filter.actor_id {
-        query = query.filter(audit_log::actor_id.eq(v.clone()));
+        query = query.filter(audit_log::actor_id.eq(*v));
     }
     if let Some(v) = &filter.action {
         query = query.filter(audit_log::action.eq(v.clone()));

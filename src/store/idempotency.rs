@@ -8,7 +8,7 @@ use diesel::prelude::*;
 
 use super::DbConnection;
 use super::connection::{insert_rows, write_transaction};
-use super::rows::{IdempotencyRow, to_db_time};
+use super::rows::IdempotencyRow;
 use super::schema::idempotency_keys;
 use crate::error::AppError;
 
@@ -46,7 +46,7 @@ pub fn insert_many(conn: &mut DbConnection, rows: &[IdempotencyRow]) -> Result<(
 /// transfers never wait behind one long delete.
 pub fn purge_expired(conn: &mut DbConnection, now: DateTime<Utc>) -> Result<usize, AppError> {
     const SLICE: i64 = 2_000;
-    let now = to_db_time(now);
+    let now = now.naive_utc();
     let mut purged = 0;
     loop {
         let (deleted, more) = write_transaction(conn, |conn| {

@@ -7,11 +7,12 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
 use super::DbConnection;
+use super::columns::UtcTime;
 use super::connection::insert_rows;
-use super::rows::{PostingRow, TransferRow, parse_column, to_db_time};
+use super::rows::{PostingRow, TransferRow};
 use super::schema::{accounts, postings, transfers};
 use super::subtree::within;
-use crate::domain::{AccountId, LedgerId, OrgPath, Phase, Points, TransferId};
+use crate::domain::{AccountId, LedgerId, OrgPath, Phase, Points, TransferId, TransferKind};
 use crate::error::AppError;
 use crate::ledger::{ExistingTransfer, JournalEntry, PostingRecord, TransferRecord};
 
@@ -28,7 +29,7 @@ pub fn insert_entries(conn: &mut DbConnection, entries: &[JournalEntry]) -> Resu
 
 fn postings_of(
     conn: &mut DbConnection,
-    ids: Vec<String>,
+    ids: Vec<TransferId>,
 ) -> Result<HashMap<TransferId, Vec<PostingRecord>>, AppError> {
     let rows = postings::table
         .filter(postings::transfer_id.eq_any(ids))
@@ -37,7 +38,7 @@ fn postings_of(
         .load(conn)?;
     let mut by_transfer: HashMap<TransferId, Vec<PostingRecord>> = HashMap::new();
     for row in rows {
-        let p = PostingRecord::try_from(row)?;
+        let p = PostingRecord::from(row);
         by_transfer.entry(p.transfer_id).or_default().push(p);
     }
     Ok(by_transfer)
@@ -47,18 +48,19 @@ fn with_postings(
     conn: &mut DbConnection,
     rows: Vec<TransferRow>,
 ) -> Result<Vec<JournalEntry>, AppError> {
-    let ids = rows.iter().map(|r| r.id.clone()).collect();
+    let ids = rows.iter().map(|r| r.id).collect();
     let mut postings = postings_of(conn, ids)?;
-    rows.into_iter()
+    Ok(rows
+        .into_iter()
         .map(|row| {
-            let transfer = TransferRecord::try_from(row)?;
+            let transfer = TransferRecord::from(row);
             let postings = postings.remove(&transfer.id).unwrap_or_default();
-            Ok(JournalEntry { transfer, postings })
+            JournalEntry { transfer, postings }
         })
-        .collect()
+        .collect())
 }
 
-pub fn get(conn: &mut DbConnection, id: &str) -> Result<Option<JournalEntry>, AppError> {
+pub fn get(conn: &mut DbConnection, id: &TransferId) -> Result<Option<JournalEntry>, AppError> {
     let row = transfers::table
         .find(id)
         .select(TransferRow::as_select())
@@ -82,34 +84,26 @@ pub fn aftermath(
     conn: &mut DbConnection,
     ids: &[TransferId],
 ) -> Result<HashMap<TransferId, Aftermath>, AppError> {
-    let keys: Vec<String> = ids.iter().map(ToString::to_string).collect();
     // Two lookups, each on its partial unique index.
-    let settlements: Vec<(String, String, Option<String>)> = transfers::table
+    let settlements: Vec<(TransferId, Phase, Option<TransferId>)> = transfers::table
         .filter(transfers::pending_id.is_not_null())
-        .filter(transfers::pending_id.eq_any(keys.clone()))
+        .filter(transfers::pending_id.eq_any(ids))
         .select((transfers::id, transfers::phase, transfers::pending_id))
         .load(conn)?;
-    let reversals: Vec<(String, Option<String>)> = transfers::table
+    let reversals: Vec<(TransferId, Option<TransferId>)> = transfers::table
         .filter(transfers::reverses_id.is_not_null())
-        .filter(transfers::reverses_id.eq_any(keys))
+        .filter(transfers::reverses_id.eq_any(ids))
         .select((transfers::id, transfers::reverses_id))
         .load(conn)?;
     let mut out: HashMap<TransferId, Aftermath> = HashMap::new();
     for (id, phase, pending_id) in settlements {
         if let Some(p) = pending_id {
-            out.entry(parse_column(&p, "transfers.pending_id")?)
-                .or_default()
-                .settled_by = Some((
-                parse_column(&id, "transfers.id")?,
-                parse_column(&phase, "transfers.phase")?,
-            ));
+            out.entry(p).or_default().settled_by = Some((id, phase));
         }
     }
     for (id, reverses_id) in reversals {
         if let Some(r) = reverses_id {
-            out.entry(parse_column(&r, "transfers.reverses_id")?)
-                .or_default()
-                .reversed_by = Some(parse_column(&id, "transfers.id")?);
+            out.entry(r).or_default().reversed_by = Some(id);
         }
     }
     Ok(out)
@@ -123,9 +117,8 @@ pub fn existing(
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let keys: Vec<String> = ids.iter().map(ToString::to_string).collect();
     let rows = transfers::table
-        .filter(transfers::id.eq_any(keys))
+        .filter(transfers::id.eq_any(ids))
         .select(TransferRow::as_select())
         .load(conn)?;
     let entries = with_postings(conn, rows)?;
@@ -155,9 +148,9 @@ pub fn existing(
 }
 
 pub struct TransferFilter {
-    pub ledger_id: Option<String>,
-    pub account_id: Option<String>,
-    pub kind: Option<String>,
+    pub ledger_id: Option<LedgerId>,
+    pub account_id: Option<AccountId>,
+    pub kind: Option<TransferKind>,
     pub external_ref: Option<String>,
     /// Only transfers touching an account the caller may read (None: all).
     pub visible: Option<Visibility>,
@@ -167,14 +160,14 @@ pub struct TransferFilter {
 /// and their own wallet.
 pub struct Visibility {
     pub subtrees: Vec<OrgPath>,
-    pub wallet: Option<String>,
+    pub wallet: Option<AccountId>,
 }
 
 /// A page of transfers, newest last, after `cursor` (a transfer id).
 pub fn page(
     conn: &mut DbConnection,
     filter: &TransferFilter,
-    after: Option<&str>,
+    after: Option<TransferId>,
     limit: i64,
 ) -> Result<Vec<JournalEntry>, AppError> {
     let mut query = transfers::table
@@ -183,13 +176,13 @@ pub fn page(
         .limit(limit)
         .into_boxed();
     if let Some(after) = after {
-        query = query.filter(transfers::id.gt(after.to_string()));
+        query = query.filter(transfers::id.gt(after));
     }
     if let Some(ledger) = &filter.ledger_id {
-        query = query.filter(transfers::ledger_id.eq(ledger.clone()));
+        query = query.filter(transfers::ledger_id.eq(*ledger));
     }
     if let Some(kind) = &filter.kind {
-        query = query.filter(transfers::kind.eq(kind.clone()));
+        query = query.filter(transfers::kind.eq(*kind));
     }
     if let Some(reference) = &filter.external_ref {
         query = query.filter(transfers::external_ref.eq(reference.clone()));
@@ -198,13 +191,12 @@ pub fn page(
         query = query.filter(
             transfers::id.eq_any(
                 postings::table
-                    .filter(postings::account_id.eq(account.clone()))
+                    .filter(postings::account_id.eq(*account))
                     .select(postings::transfer_id),
             ),
         );
     }
     if let Some(visible) = &filter.visible {
-        let wallet = visible.wallet.clone().unwrap_or_default();
         query = query.filter(
             transfers::id.eq_any(
                 postings::table
@@ -212,7 +204,7 @@ pub fn page(
                     .filter(
                         accounts::organisation_id
                             .eq_any(within(&visible.subtrees))
-                            .or(accounts::id.eq(wallet)),
+                            .or(accounts::id.nullable().eq(visible.wallet)),
                     )
                     .select(postings::transfer_id),
             ),
@@ -233,7 +225,7 @@ pub fn account_postings(
 ) -> Result<Vec<(PostingRecord, TransferRow)>, AppError> {
     let mut query = postings::table
         .inner_join(transfers::table.on(transfers::id.eq(postings::transfer_id)))
-        .filter(postings::account_id.eq(account.to_string()))
+        .filter(postings::account_id.eq(account))
         .filter(postings::account_version.gt(after_version))
         .order(postings::account_version)
         .limit(limit)
@@ -244,9 +236,10 @@ pub fn account_postings(
         query = query.filter(postings::account_version.le(last));
     }
     let rows: Vec<(PostingRow, TransferRow)> = query.load(conn)?;
-    rows.into_iter()
-        .map(|(p, t)| Ok((PostingRecord::try_from(p)?, t)))
-        .collect()
+    Ok(rows
+        .into_iter()
+        .map(|(p, t)| (PostingRecord::from(p), t))
+        .collect())
 }
 
 /// The account's last version recorded at or before `at` (0: none yet). A binary
@@ -257,30 +250,28 @@ fn version_at(
     account: &AccountId,
     at: DateTime<Utc>,
 ) -> Result<i64, AppError> {
-    let id = account.to_string();
     let latest: Option<i64> = accounts::table
-        .find(&id)
+        .find(account)
         .select(accounts::version)
         .first(conn)
         .optional()?;
-    let at = to_db_time(at);
     // Invariant: version `low` was recorded at or before `at` (0 stands for
     // "before the first posting"); every version above `high` after it.
     let (mut low, mut high) = (0i64, latest.unwrap_or(0));
     while low < high {
         let mid = low + (high - low + 1) / 2;
-        let recorded: Option<chrono::NaiveDateTime> = postings::table
-            .filter(postings::account_id.eq(&id))
+        let recorded: Option<UtcTime> = postings::table
+            .filter(postings::account_id.eq(account))
             .filter(postings::account_version.eq(mid))
             .select(postings::recorded_at)
             .first(conn)
             .optional()?;
         match recorded {
-            Some(t) if t <= at => low = mid,
+            Some(t) if t.0 <= at => low = mid,
             Some(_) => high = mid - 1,
             None => {
                 return Err(AppError::internal(format!(
-                    "account {id} lacks version {mid}"
+                    "account {account} lacks version {mid}"
                 )));
             }
         }
@@ -299,7 +290,7 @@ pub fn balance_as_of(
         return Ok((Points::ZERO, 0));
     }
     let balance: i64 = postings::table
-        .filter(postings::account_id.eq(account.to_string()))
+        .filter(postings::account_id.eq(account))
         .filter(postings::account_version.eq(version))
         .select(postings::balance_after)
         .first(conn)?;
@@ -314,7 +305,7 @@ pub fn ledger_range(
     limit: i64,
 ) -> Result<Vec<JournalEntry>, AppError> {
     let rows = transfers::table
-        .filter(transfers::ledger_id.eq(ledger.to_string()))
+        .filter(transfers::ledger_id.eq(ledger))
         .filter(transfers::sequence.gt(after_sequence))
         .order(transfers::sequence)
         .limit(limit)
@@ -336,17 +327,17 @@ pub fn expired_holds(
 ) -> Result<Vec<TransferId>, AppError> {
     let page_size = (limit * 4).max(1) as i64;
     let mut found = Vec::new();
-    let mut cursor: Option<(chrono::NaiveDateTime, String)> = None;
+    let mut cursor: Option<(UtcTime, TransferId)> = None;
     while found.len() < limit {
         let mut query = transfers::table
-            .filter(transfers::phase.eq(Phase::Pending.as_str()))
-            .filter(transfers::timeout_at.le(to_db_time(now)))
+            .filter(transfers::phase.eq(Phase::Pending))
+            .filter(transfers::timeout_at.le(UtcTime(now)))
             .order((transfers::timeout_at, transfers::id))
             .limit(page_size)
             .select((transfers::id, transfers::timeout_at))
             .into_boxed();
         if let Some(after) = after {
-            query = query.filter(transfers::timeout_at.gt(to_db_time(after)));
+            query = query.filter(transfers::timeout_at.gt(UtcTime(after)));
         }
         if let Some((at, id)) = cursor.take() {
             query = query.filter(
@@ -355,14 +346,11 @@ pub fn expired_holds(
                     .or(transfers::timeout_at.eq(at).and(transfers::id.gt(id))),
             );
         }
-        let rows: Vec<(String, Option<chrono::NaiveDateTime>)> = query.load(conn)?;
-        let Some((last_id, Some(last_at))) = rows.last().cloned() else {
+        let rows: Vec<(TransferId, Option<UtcTime>)> = query.load(conn)?;
+        let Some(&(last_id, Some(last_at))) = rows.last() else {
             break;
         };
-        let candidates: Vec<TransferId> = rows
-            .iter()
-            .map(|(id, _)| parse_column(id, "transfers.id"))
-            .collect::<Result<_, _>>()?;
+        let candidates: Vec<TransferId> = rows.iter().map(|(id, _)| *id).collect();
         let settled: HashSet<TransferId> = aftermath(conn, &candidates)?
             .into_iter()
             .filter(|(_, a)| a.settled_by.is_some())
@@ -390,13 +378,9 @@ pub fn ledgers_of_transfers(
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let keys: Vec<String> = ids.iter().map(ToString::to_string).collect();
-    let rows: Vec<String> = transfers::table
-        .filter(transfers::id.eq_any(keys))
+    Ok(transfers::table
+        .filter(transfers::id.eq_any(ids))
         .select(transfers::ledger_id)
         .distinct()
-        .load(conn)?;
-    rows.iter()
-        .map(|l| parse_column(l, "transfers.ledger_id"))
-        .collect()
+        .load(conn)?)
 }

@@ -1,10 +1,11 @@
 //! Failed-login counters per bucket in a fixed window, shared by every instance
 //! through the database.
 
-use chrono::NaiveDateTime;
+use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
 use super::DbConnection;
+use super::columns::UtcTime;
 use super::schema::login_throttle;
 use crate::error::AppError;
 
@@ -12,12 +13,13 @@ use crate::error::AppError;
 pub fn get(
     conn: &mut DbConnection,
     bucket: &str,
-) -> Result<Option<(NaiveDateTime, i32)>, AppError> {
-    Ok(login_throttle::table
+) -> Result<Option<(DateTime<Utc>, i32)>, AppError> {
+    let found: Option<(UtcTime, i32)> = login_throttle::table
         .find(bucket)
         .select((login_throttle::window_start, login_throttle::failures))
         .first(conn)
-        .optional()?)
+        .optional()?;
+    Ok(found.map(|(start, failures)| (start.0, failures)))
 }
 
 /// Counts one attempt: in the current window when it began after
@@ -25,9 +27,10 @@ pub fn get(
 pub fn record_failure(
     conn: &mut DbConnection,
     bucket: &str,
-    now: NaiveDateTime,
-    window_floor: NaiveDateTime,
+    now: DateTime<Utc>,
+    window_floor: DateTime<Utc>,
 ) -> Result<(), AppError> {
+    let (now, window_floor) = (UtcTime(now), UtcTime(window_floor));
     let counted = diesel::update(
         login_throttle::table
             .find(bucket)
@@ -97,9 +100,9 @@ pub fn clear(conn: &mut DbConnection, bucket: &str) -> Result<(), AppError> {
     Ok(())
 }
 
-pub fn purge_before(conn: &mut DbConnection, floor: NaiveDateTime) -> Result<usize, AppError> {
-    Ok(
-        diesel::delete(login_throttle::table.filter(login_throttle::window_start.lt(floor)))
-            .execute(conn)?,
+pub fn purge_before(conn: &mut DbConnection, floor: DateTime<Utc>) -> Result<usize, AppError> {
+    Ok(diesel::delete(
+        login_throttle::table.filter(login_throttle::window_start.lt(UtcTime(floor))),
     )
+    .execute(conn)?)
 }

@@ -5,6 +5,7 @@
 
 pub mod accounts;
 pub mod audit_log;
+pub mod columns;
 mod connection;
 pub mod constraints;
 pub mod database_url;
@@ -22,6 +23,7 @@ pub mod subtree;
 pub mod users;
 pub mod volunteers;
 
+pub use columns::UtcTime;
 pub use connection::{DbConnection, Store, data_version, write_transaction};
 pub use database_url::{Backend, DatabaseUrl};
 

@@ -1,25 +1,26 @@
 //! The organisation tree, stored with a materialised path per node.
 
-use chrono::NaiveDateTime;
+use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
 use super::DbConnection;
+use super::columns::UtcTime;
 use super::schema::organisations;
 use super::subtree::PathWithin;
-use crate::domain::OrgPath;
+use crate::domain::{OrgPath, OrganisationId, OrganisationKind};
 use crate::error::AppError;
 
 #[derive(Queryable, Selectable, Insertable, Clone, Debug)]
 #[diesel(treat_none_as_default_value = false)]
 #[diesel(table_name = organisations)]
 pub struct OrganisationRow {
-    pub id: String,
-    pub parent_id: Option<String>,
-    pub path: String,
+    pub id: OrganisationId,
+    pub parent_id: Option<OrganisationId>,
+    pub path: OrgPath,
     pub name: String,
-    pub kind: String,
-    pub created_at: NaiveDateTime,
-    pub updated_at: NaiveDateTime,
+    pub kind: OrganisationKind,
+    pub created_at: UtcTime,
+    pub updated_at: UtcTime,
 }
 
 pub fn insert(conn: &mut DbConnection, row: &OrganisationRow) -> Result<(), AppError> {
@@ -29,7 +30,10 @@ pub fn insert(conn: &mut DbConnection, row: &OrganisationRow) -> Result<(), AppE
     Ok(())
 }
 
-pub fn get(conn: &mut DbConnection, id: &str) -> Result<Option<OrganisationRow>, AppError> {
+pub fn get(
+    conn: &mut DbConnection,
+    id: &OrganisationId,
+) -> Result<Option<OrganisationRow>, AppError> {
     Ok(organisations::table
         .find(id)
         .select(OrganisationRow::as_select())
@@ -48,8 +52,8 @@ pub fn first_root(conn: &mut DbConnection) -> Result<Option<OrganisationRow>, Ap
 }
 
 pub struct OrganisationFilter {
-    pub parent_id: Option<String>,
-    pub kind: Option<String>,
+    pub parent_id: Option<OrganisationId>,
+    pub kind: Option<OrganisationKind>,
 }
 
 /// A page of the organisations inside the subtrees, in id order.
@@ -57,7 +61,7 @@ pub fn page(
     conn: &mut DbConnection,
     subtrees: &[OrgPath],
     filter: &OrganisationFilter,
-    after: Option<&str>,
+    after: Option<OrganisationId>,
     limit: i64,
 ) -> Result<Vec<OrganisationRow>, AppError> {
     if subtrees.is_empty() {
@@ -70,13 +74,13 @@ pub fn page(
         .limit(limit)
         .into_boxed();
     if let Some(after) = after {
-        query = query.filter(organisations::id.gt(after.to_string()));
+        query = query.filter(organisations::id.gt(after));
     }
     if let Some(parent) = &filter.parent_id {
-        query = query.filter(organisations::parent_id.eq(parent.clone()));
+        query = query.filter(organisations::parent_id.eq(*parent));
     }
     if let Some(kind) = &filter.kind {
-        query = query.filter(organisations::kind.eq(kind.clone()));
+        query = query.filter(organisations::kind.eq(*kind));
     }
     Ok(query.load(conn)?)
 }
@@ -84,7 +88,7 @@ pub fn page(
 /// Holds the node's row lock for the rest of the transaction (a no-op
 /// update), so that creating a child and moving the node cannot interleave:
 /// each reads the path only after the other has committed.
-pub fn lock(conn: &mut DbConnection, id: &str) -> Result<(), AppError> {
+pub fn lock(conn: &mut DbConnection, id: &OrganisationId) -> Result<(), AppError> {
     diesel::update(organisations::table.find(id))
         .set(organisations::updated_at.eq(organisations::updated_at))
         .execute(conn)?;
@@ -93,14 +97,14 @@ pub fn lock(conn: &mut DbConnection, id: &str) -> Result<(), AppError> {
 
 pub fn rename(
     conn: &mut DbConnection,
-    id: &str,
+    id: &OrganisationId,
     name: &str,
-    at: NaiveDateTime,
+    at: DateTime<Utc>,
 ) -> Result<(), AppError> {
     diesel::update(organisations::table.find(id))
         .set((
             organisations::name.eq(name),
-            organisations::updated_at.eq(at),
+            organisations::updated_at.eq(UtcTime(at)),
         ))
         .execute(conn)?;
     Ok(())
@@ -109,29 +113,28 @@ pub fn rename(
 /// Moves a node under `parent`, rewriting the path of its whole subtree.
 pub fn move_subtree(
     conn: &mut DbConnection,
-    id: &str,
-    parent: &str,
+    id: &OrganisationId,
+    parent: &OrganisationId,
     from: &OrgPath,
     to: &OrgPath,
-    at: NaiveDateTime,
+    at: DateTime<Utc>,
 ) -> Result<(), AppError> {
-    let subtree: Vec<(String, String)> = organisations::table
+    let subtree: Vec<(OrganisationId, OrgPath)> = organisations::table
         .filter(organisations::path.like(format!("{}%", from.as_str())))
         .select((organisations::id, organisations::path))
         .load(conn)?;
     diesel::update(organisations::table.find(id))
         .set((
             organisations::parent_id.eq(parent),
-            organisations::updated_at.eq(at),
+            organisations::updated_at.eq(UtcTime(at)),
         ))
         .execute(conn)?;
-    for (node, path) in subtree {
-        let old: OrgPath = super::rows::parse_column(&path, "organisations.path")?;
+    for (node, old) in subtree {
         let new = old
             .rebase(from, to)
             .ok_or_else(|| AppError::internal("subtree path outside its root"))?;
         diesel::update(organisations::table.find(node))
-            .set(organisations::path.eq(new.as_str()))
+            .set(organisations::path.eq(new))
             .execute(conn)?;
     }
     Ok(())

@@ -1,22 +1,24 @@
 //! Login sessions and their refresh tokens (stored as SHA-256 digests).
 
-use chrono::NaiveDateTime;
+use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
 use super::DbConnection;
+use super::columns::UtcTime;
 use super::schema::{organisations, refresh_tokens, role_grants, sessions, users};
 use super::users::{GrantWithPath, RoleGrantRow};
+use crate::domain::{GrantId, OrgPath, OrganisationId, Role, SessionId, UserId, UserStatus};
 use crate::error::AppError;
 
 #[derive(Queryable, Selectable, Insertable, Clone, Debug)]
 #[diesel(treat_none_as_default_value = false)]
 #[diesel(table_name = sessions)]
 pub struct SessionRow {
-    pub id: String,
-    pub user_id: String,
-    pub created_at: NaiveDateTime,
-    pub expires_at: NaiveDateTime,
-    pub revoked_at: Option<NaiveDateTime>,
+    pub id: SessionId,
+    pub user_id: UserId,
+    pub created_at: UtcTime,
+    pub expires_at: UtcTime,
+    pub revoked_at: Option<UtcTime>,
     pub revoked_reason: Option<String>,
 }
 
@@ -25,10 +27,10 @@ pub struct SessionRow {
 #[diesel(table_name = refresh_tokens)]
 pub struct RefreshTokenRow {
     pub token_hash: String,
-    pub session_id: String,
-    pub issued_at: NaiveDateTime,
-    pub expires_at: NaiveDateTime,
-    pub used_at: Option<NaiveDateTime>,
+    pub session_id: SessionId,
+    pub issued_at: UtcTime,
+    pub expires_at: UtcTime,
+    pub used_at: Option<UtcTime>,
 }
 
 pub fn insert(conn: &mut DbConnection, session: &SessionRow) -> Result<(), AppError> {
@@ -38,7 +40,7 @@ pub fn insert(conn: &mut DbConnection, session: &SessionRow) -> Result<(), AppEr
     Ok(())
 }
 
-pub fn get(conn: &mut DbConnection, id: &str) -> Result<Option<SessionRow>, AppError> {
+pub fn get(conn: &mut DbConnection, id: &SessionId) -> Result<Option<SessionRow>, AppError> {
     Ok(sessions::table
         .find(id)
         .select(SessionRow::as_select())
@@ -72,23 +74,23 @@ pub fn find_refresh_token(
 pub fn use_refresh_token(
     conn: &mut DbConnection,
     token_hash: &str,
-    at: NaiveDateTime,
+    at: DateTime<Utc>,
 ) -> Result<bool, AppError> {
     let changed = diesel::update(
         refresh_tokens::table
             .find(token_hash)
             .filter(refresh_tokens::used_at.is_null()),
     )
-    .set(refresh_tokens::used_at.eq(at))
+    .set(refresh_tokens::used_at.eq(UtcTime(at)))
     .execute(conn)?;
     Ok(changed == 1)
 }
 
 pub fn revoke(
     conn: &mut DbConnection,
-    id: &str,
+    id: &SessionId,
     reason: &str,
-    at: NaiveDateTime,
+    at: DateTime<Utc>,
 ) -> Result<(), AppError> {
     diesel::update(
         sessions::table
@@ -96,7 +98,7 @@ pub fn revoke(
             .filter(sessions::revoked_at.is_null()),
     )
     .set((
-        sessions::revoked_at.eq(at),
+        sessions::revoked_at.eq(UtcTime(at)),
         sessions::revoked_reason.eq(reason),
     ))
     .execute(conn)?;
@@ -107,19 +109,19 @@ pub fn revoke(
 /// changed).
 pub fn revoke_all_of(
     conn: &mut DbConnection,
-    user_id: &str,
-    except: Option<&str>,
+    user_id: &UserId,
+    except: Option<&SessionId>,
     reason: &str,
-    at: NaiveDateTime,
+    at: DateTime<Utc>,
 ) -> Result<usize, AppError> {
     Ok(diesel::update(
         sessions::table
             .filter(sessions::user_id.eq(user_id))
             .filter(sessions::revoked_at.is_null())
-            .filter(sessions::id.ne(except.unwrap_or_default())),
+            .filter(sessions::id.ne_all(except)),
     )
     .set((
-        sessions::revoked_at.eq(at),
+        sessions::revoked_at.eq(UtcTime(at)),
         sessions::revoked_reason.eq(reason),
     ))
     .execute(conn)?)
@@ -129,34 +131,33 @@ pub fn revoke_all_of(
 /// status, their session (for the service's own tokens) and every role they
 /// hold with its organisation's path.
 pub struct Standing {
-    pub status: String,
+    pub status: UserStatus,
     /// (revoked at, expires at) of the session, when one was asked for and it
     /// belongs to the user.
-    pub session: Option<(Option<NaiveDateTime>, NaiveDateTime)>,
+    pub session: Option<(Option<DateTime<Utc>>, DateTime<Utc>)>,
     pub grants: Vec<GrantWithPath>,
 }
 
 type StandingRow = (
-    String,
-    Option<(String, String, String, String, NaiveDateTime)>,
-    Option<String>,
-    Option<NaiveDateTime>,
-    Option<NaiveDateTime>,
+    UserStatus,
+    Option<(GrantId, UserId, Role, OrganisationId, UtcTime)>,
+    Option<OrgPath>,
+    Option<UtcTime>,
+    Option<UtcTime>,
 );
 
 pub fn standing(
     conn: &mut DbConnection,
-    user_id: &str,
-    session_id: Option<&str>,
+    user_id: &UserId,
+    session_id: Option<&SessionId>,
 ) -> Result<Option<Standing>, AppError> {
-    let session_id = session_id.unwrap_or_default().to_string();
     let rows: Vec<StandingRow> = users::table
         .left_join(role_grants::table.on(role_grants::user_id.eq(users::id)))
         .left_join(organisations::table.on(organisations::id.eq(role_grants::organisation_id)))
         .left_join(
             sessions::table.on(sessions::user_id
                 .eq(users::id)
-                .and(sessions::id.eq(session_id))),
+                .and(sessions::id.nullable().eq(session_id))),
         )
         .filter(users::id.eq(user_id))
         .order(role_grants::id)
@@ -178,8 +179,10 @@ pub fn standing(
     let Some(first) = rows.first() else {
         return Ok(None);
     };
-    let status = first.0.clone();
-    let session = first.4.map(|expires| (first.3, expires));
+    let status = first.0;
+    let session = first
+        .4
+        .map(|expires| (first.3.map(DateTime::from), expires.0));
     let grants = rows
         .into_iter()
         .filter_map(|(_, grant, path, _, _)| {
@@ -204,9 +207,10 @@ pub fn standing(
 }
 
 /// Removes refresh tokens and sessions long past their expiry.
-pub fn purge_expired(conn: &mut DbConnection, before: NaiveDateTime) -> Result<usize, AppError> {
-    let tokens =
-        diesel::delete(refresh_tokens::table.filter(refresh_tokens::expires_at.lt(before)))
-            .execute(conn)?;
+pub fn purge_expired(conn: &mut DbConnection, before: DateTime<Utc>) -> Result<usize, AppError> {
+    let tokens = diesel::delete(
+        refresh_tokens::table.filter(refresh_tokens::expires_at.lt(UtcTime(before))),
+    )
+    .execute(conn)?;
     Ok(tokens)
 }

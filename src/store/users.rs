@@ -1,41 +1,42 @@
 //! People who log in, and the roles they hold.
 
-use chrono::NaiveDateTime;
+use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
 use super::DbConnection;
+use super::columns::UtcTime;
 use super::schema::{organisations, role_grants, users};
 use super::subtree::within;
-use crate::domain::OrgPath;
+use crate::domain::{GrantId, OrgPath, OrganisationId, Role, UserId, UserStatus};
 use crate::error::AppError;
 
 #[derive(Queryable, Selectable, Insertable, Clone, Debug)]
 #[diesel(treat_none_as_default_value = false)]
 #[diesel(table_name = users)]
 pub struct UserRow {
-    pub id: String,
+    pub id: UserId,
     pub username: String,
     pub password_hash: String,
     pub display_name: String,
-    pub status: String,
+    pub status: UserStatus,
     pub external_subject: Option<String>,
-    pub created_at: NaiveDateTime,
-    pub updated_at: NaiveDateTime,
+    pub created_at: UtcTime,
+    pub updated_at: UtcTime,
 }
 
 #[derive(Queryable, Selectable, Insertable, Clone, Debug)]
 #[diesel(treat_none_as_default_value = false)]
 #[diesel(table_name = role_grants)]
 pub struct RoleGrantRow {
-    pub id: String,
-    pub user_id: String,
-    pub role: String,
-    pub organisation_id: String,
-    pub created_at: NaiveDateTime,
+    pub id: GrantId,
+    pub user_id: UserId,
+    pub role: Role,
+    pub organisation_id: OrganisationId,
+    pub created_at: UtcTime,
 }
 
 /// A grant with the path of its organisation, which is what scope checks need.
-pub type GrantWithPath = (RoleGrantRow, String);
+pub type GrantWithPath = (RoleGrantRow, OrgPath);
 
 pub fn insert(conn: &mut DbConnection, user: &UserRow) -> Result<(), AppError> {
     diesel::insert_into(users::table)
@@ -51,12 +52,12 @@ pub fn grant(conn: &mut DbConnection, grant: &RoleGrantRow) -> Result<(), AppErr
     Ok(())
 }
 
-pub fn revoke(conn: &mut DbConnection, grant_id: &str) -> Result<(), AppError> {
+pub fn revoke(conn: &mut DbConnection, grant_id: &GrantId) -> Result<(), AppError> {
     diesel::delete(role_grants::table.find(grant_id)).execute(conn)?;
     Ok(())
 }
 
-pub fn get(conn: &mut DbConnection, id: &str) -> Result<Option<UserRow>, AppError> {
+pub fn get(conn: &mut DbConnection, id: &UserId) -> Result<Option<UserRow>, AppError> {
     Ok(users::table
         .find(id)
         .select(UserRow::as_select())
@@ -86,7 +87,10 @@ pub fn find_by_external_subject(
         .optional()?)
 }
 
-pub fn grants_of(conn: &mut DbConnection, user_id: &str) -> Result<Vec<GrantWithPath>, AppError> {
+pub fn grants_of(
+    conn: &mut DbConnection,
+    user_id: &UserId,
+) -> Result<Vec<GrantWithPath>, AppError> {
     Ok(role_grants::table
         .inner_join(organisations::table)
         .filter(role_grants::user_id.eq(user_id))
@@ -99,7 +103,7 @@ pub fn grants_of(conn: &mut DbConnection, user_id: &str) -> Result<Vec<GrantWith
 pub fn page(
     conn: &mut DbConnection,
     subtrees: &[OrgPath],
-    after: Option<&str>,
+    after: Option<UserId>,
     limit: i64,
 ) -> Result<Vec<UserRow>, AppError> {
     if subtrees.is_empty() {
@@ -115,7 +119,7 @@ pub fn page(
         .limit(limit)
         .into_boxed();
     if let Some(after) = after {
-        query = query.filter(users::id.gt(after.to_string()));
+        query = query.filter(users::id.gt(after));
     }
     Ok(query.load(conn)?)
 }
@@ -125,7 +129,7 @@ pub fn page(
 #[diesel(table_name = users)]
 pub struct UserChange<'a> {
     pub display_name: Option<&'a str>,
-    pub status: Option<&'a str>,
+    pub status: Option<UserStatus>,
     pub password_hash: Option<&'a str>,
     pub external_subject: Option<Option<&'a str>>,
 }
@@ -134,25 +138,28 @@ pub struct UserChange<'a> {
 /// changed meanwhile (a reset by an administrator wins over a stale change).
 pub fn replace_password(
     conn: &mut DbConnection,
-    id: &str,
+    id: &UserId,
     old: &str,
     new: &str,
-    at: NaiveDateTime,
+    at: DateTime<Utc>,
 ) -> Result<bool, AppError> {
     let changed = diesel::update(users::table.find(id).filter(users::password_hash.eq(old)))
-        .set((users::password_hash.eq(new), users::updated_at.eq(at)))
+        .set((
+            users::password_hash.eq(new),
+            users::updated_at.eq(UtcTime(at)),
+        ))
         .execute(conn)?;
     Ok(changed == 1)
 }
 
 pub fn update(
     conn: &mut DbConnection,
-    id: &str,
+    id: &UserId,
     change: &UserChange<'_>,
-    at: NaiveDateTime,
+    at: DateTime<Utc>,
 ) -> Result<(), AppError> {
     diesel::update(users::table.find(id))
-        .set((change, users::updated_at.eq(at)))
+        .set((change, users::updated_at.eq(UtcTime(at))))
         .execute(conn)?;
     Ok(())
 }
@@ -160,9 +167,9 @@ pub fn update(
 /// Moves every grant of one role of a user to another organisation.
 pub fn move_grants(
     conn: &mut DbConnection,
-    user_id: &str,
-    role: &str,
-    org: &str,
+    user_id: &UserId,
+    role: Role,
+    org: &OrganisationId,
 ) -> Result<(), AppError> {
     diesel::update(
         role_grants::table

@@ -1,31 +1,31 @@
 //! Registered volunteers.
 
-use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::DbConnection;
+use super::columns::UtcTime;
 use super::schema::volunteers;
 use super::subtree::within;
-use crate::domain::OrgPath;
+use crate::domain::{AccountId, OrgPath, OrganisationId, UserId, VolunteerId, VolunteerStatus};
 use crate::error::AppError;
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset, Clone, Debug)]
 #[diesel(treat_none_as_default_value = false, treat_none_as_null = true)]
 #[diesel(table_name = volunteers)]
 pub struct VolunteerRow {
-    pub id: String,
+    pub id: VolunteerId,
     pub name: String,
     pub phone_hash: String,
     pub phone_last4: String,
-    pub organisation_id: String,
+    pub organisation_id: OrganisationId,
     pub card_number: Option<String>,
     pub pin_hash: Option<String>,
     pub leaderboard_consent: bool,
-    pub status: String,
-    pub account_id: String,
-    pub user_id: Option<String>,
-    pub created_at: NaiveDateTime,
-    pub updated_at: NaiveDateTime,
+    pub status: VolunteerStatus,
+    pub account_id: AccountId,
+    pub user_id: Option<UserId>,
+    pub created_at: UtcTime,
+    pub updated_at: UtcTime,
 }
 
 pub fn insert(conn: &mut DbConnection, row: &VolunteerRow) -> Result<(), AppError> {
@@ -44,7 +44,7 @@ pub fn save(conn: &mut DbConnection, row: &VolunteerRow) -> Result<(), AppError>
     Ok(())
 }
 
-pub fn get(conn: &mut DbConnection, id: &str) -> Result<Option<VolunteerRow>, AppError> {
+pub fn get(conn: &mut DbConnection, id: &VolunteerId) -> Result<Option<VolunteerRow>, AppError> {
     Ok(volunteers::table
         .find(id)
         .select(VolunteerRow::as_select())
@@ -52,7 +52,10 @@ pub fn get(conn: &mut DbConnection, id: &str) -> Result<Option<VolunteerRow>, Ap
         .optional()?)
 }
 
-pub fn of_user(conn: &mut DbConnection, user_id: &str) -> Result<Option<VolunteerRow>, AppError> {
+pub fn of_user(
+    conn: &mut DbConnection,
+    user_id: &UserId,
+) -> Result<Option<VolunteerRow>, AppError> {
     Ok(volunteers::table
         .filter(volunteers::user_id.eq(user_id))
         .select(VolunteerRow::as_select())
@@ -63,23 +66,23 @@ pub fn of_user(conn: &mut DbConnection, user_id: &str) -> Result<Option<Voluntee
 pub fn card_taken(
     conn: &mut DbConnection,
     card: &str,
-    except: Option<&str>,
+    except: Option<&VolunteerId>,
 ) -> Result<bool, AppError> {
     let mut query = volunteers::table
         .filter(volunteers::card_number.eq(card))
         .select(volunteers::id)
         .into_boxed();
     if let Some(id) = except {
-        query = query.filter(volunteers::id.ne(id.to_string()));
+        query = query.filter(volunteers::id.ne(*id));
     }
-    Ok(query.first::<String>(conn).optional()?.is_some())
+    Ok(query.first::<VolunteerId>(conn).optional()?.is_some())
 }
 
 pub struct VolunteerFilter {
-    pub organisation_id: Option<String>,
+    pub organisation_id: Option<OrganisationId>,
     pub phone_hash: Option<String>,
     pub card_number: Option<String>,
-    pub status: Option<String>,
+    pub status: Option<VolunteerStatus>,
 }
 
 /// A page of the volunteers whose home is inside the subtrees.
@@ -87,7 +90,7 @@ pub fn page(
     conn: &mut DbConnection,
     subtrees: &[OrgPath],
     filter: &VolunteerFilter,
-    after: Option<&str>,
+    after: Option<VolunteerId>,
     limit: i64,
 ) -> Result<Vec<VolunteerRow>, AppError> {
     if subtrees.is_empty() {
@@ -100,10 +103,10 @@ pub fn page(
         .limit(limit)
         .into_boxed();
     if let Some(after) = after {
-        query = query.filter(volunteers::id.gt(after.to_string()));
+        query = query.filter(volunteers::id.gt(after));
     }
     if let Some(v) = &filter.organisation_id {
-        query = query.filter(volunteers::organisation_id.eq(v.clone()));
+        query = query.filter(volunteers::organisation_id.eq(*v));
     }
     if let Some(v) = &filter.phone_hash {
         query = query.filter(volunteers::phone_hash.eq(v.clone()));
@@ -112,7 +115,7 @@ pub fn page(
         query = query.filter(volunteers::card_number.eq(v.clone()));
     }
     if let Some(v) = &filter.status {
-        query = query.filter(volunteers::status.eq(v.clone()));
+        query = query.filter(volunteers::status.eq(*v));
     }
     Ok(query.load(conn)?)
 }
