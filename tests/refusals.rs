@@ -1363,6 +1363,62 @@ on_both_backends! {
         assert_eq!(listed.body["items"].as_array().map(Vec::len), Some(1));
     }
 
+    records_kept_before_the_outcome_column_still_replay(backend) {
+        // Keys live 48 hours, so an upgrade meets records written by the code
+        // before it: status code and Location, not the outcome. Take the
+        // database back to that shape, bring it forward again, and replay.
+        let mut bank = Bank::new(backend);
+        let (open_key, pay_key, refused_key) = (fresh_key(), fresh_key(), fresh_key());
+        let open = json!({"ledger_id": bank.ledger_id, "kind": "volunteer", "name": "Wang Fang"});
+        let opened = bank.api.post("/v1/accounts", &open, Some(&open_key));
+        assert_eq!(opened.status, 201, "{}", opened.body);
+        let pay = shorthand(&bank.issuance_id, &opened.id(), "2.50");
+        let paid = bank.api.post("/v1/transfers", &pay, Some(&pay_key));
+        assert_eq!(paid.status, 201, "{}", paid.body);
+        let spend = shorthand(&opened.id(), &bank.issuance_id, "9.00");
+        let refusal = refused(&bank, 422, "insufficient_funds", || {
+            bank.api.post("/v1/transfers", &spend, Some(&refused_key))
+        });
+
+        bank.server.terminate();
+        let dialect = match backend {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        };
+        let down = std::fs::read_to_string(format!(
+            "{}/migrations/{dialect}/2026-12-01-000005_idempotency_outcome/down.sql",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .expect("down.sql");
+        {
+            use diesel::connection::SimpleConnection;
+            let mut conn = bank.db.raw();
+            conn.batch_execute(&down).expect("down migration");
+            conn.batch_execute(
+                "DELETE FROM __diesel_schema_migrations WHERE version = '20261201000005'",
+            )
+            .expect("forget the migration");
+        }
+        let legacy = bank
+            .db
+            .execute(
+                "UPDATE idempotency_keys SET status_code = status_code \
+                 WHERE status_code IN (200, 201, 422)",
+            )
+            .expect("legacy shape");
+        assert_eq!(legacy, 3, "three records in the old shape");
+        bank.restart();
+
+        let again = bank.api.post("/v1/accounts", &open, Some(&open_key));
+        assert_replay_of(&again, &opened);
+        assert_replay_of(&bank.api.post("/v1/transfers", &pay, Some(&pay_key)), &paid);
+        assert_replay_of(
+            &bank.api.post("/v1/transfers", &spend, Some(&refused_key)),
+            &refusal,
+        );
+        assert_eq!(bank.posted(&opened.id()), "2.50");
+    }
+
     every_kept_answer_replays_byte_for_byte(backend) {
         // app hands http typed outcomes and a replay carries the same values,
         // so every endpoint that keeps answers must render them again exactly.
