@@ -120,3 +120,83 @@ on_both_backends! {
         assert_eq!(all_ids(&both, "/v1/transfers"), transfers);
     }
 }
+
+on_both_backends! {
+    scoped_pages_follow_moves_filters_and_overlapping_roles(backend) {
+        let bank = Bank::new(backend);
+        let city = bank.organisation_id.clone();
+        let north = bank.organisation("North District", "district", &city);
+        let south = bank.organisation("South District", "district", &city);
+        let north_a = bank.organisation("North A", "community", &north);
+        let north_b = bank.organisation("North B", "community", &north);
+
+        // Many wallets first, then the district's only partners: a page of
+        // partners reads past several batches of the district's wallets.
+        let mut wallets = BTreeSet::new();
+        for i in 0..40 {
+            let home = if i % 2 == 0 { &north_a } else { &north_b };
+            wallets.insert(account_in(&bank, home, &format!("w{i}")));
+        }
+        let mut partners = BTreeSet::new();
+        for i in 0..2 {
+            let r = bank.api.post(
+                "/v1/accounts",
+                &json!({"ledger_id": bank.ledger_id, "organisation_id": north_b,
+                        "kind": "partner", "name": format!("shop {i}")}),
+                None,
+            );
+            assert_eq!(r.status, 201, "{}", r.body);
+            partners.insert(r.id());
+        }
+        let (_, north_token) = bank.person(Role::Coordinator, &north);
+        let coordinator = bank.api.with_token(&north_token);
+        assert_eq!(all_ids(&coordinator, "/v1/accounts?kind=partner"), partners);
+        let r = coordinator.get("/v1/accounts?kind=partner&limit=1");
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(r.body["items"].as_array().unwrap().len(), 1);
+        assert!(r.body["next_cursor"].is_string());
+        let everything: BTreeSet<String> = wallets.union(&partners).cloned().collect();
+        assert_eq!(all_ids(&coordinator, "/v1/accounts"), everything);
+
+        // Roles in a subtree and inside it: each account once.
+        let username = format!("both-{}", fresh_key());
+        let r = bank.api.post("/v1/users", &json!({
+            "username": username, "password": PASSWORD,
+            "roles": [{"role": "coordinator", "organisation_id": north},
+                      {"role": "auditor", "organisation_id": north_a}],
+        }), None);
+        assert_eq!(r.status, 201, "{}", r.body);
+        let token = bank.login(&username, PASSWORD)["access_token"].as_str().unwrap().to_string();
+        assert_eq!(all_ids(&bank.api.with_token(&token), "/v1/accounts"), everything);
+
+        // A volunteer reads their own wallet, whatever else the city holds.
+        let (volunteer, volunteer_token) = bank.volunteer_login(&north_a);
+        let wallet = volunteer["account_id"].as_str().unwrap().to_string();
+        assert_eq!(
+            all_ids(&bank.api.with_token(&volunteer_token), "/v1/accounts"),
+            BTreeSet::from([wallet.clone()])
+        );
+        let mut everything = everything;
+        everything.insert(wallet.clone());
+
+        // A community moved to the other district takes its accounts along.
+        let r = bank.api.patch(&format!("/v1/organisations/{north_a}"), &json!({"parent_id": south}));
+        assert_eq!(r.status, 200, "{}", r.body);
+        let (_, south_token) = bank.person(Role::Coordinator, &south);
+        let south_coordinator = bank.api.with_token(&south_token);
+        let in_a: BTreeSet<String> = all_ids(&south_coordinator, "/v1/accounts");
+        assert_eq!(in_a.len(), 21, "{in_a:?}");
+        assert!(in_a.contains(&wallet));
+        let in_b: BTreeSet<String> = everything.difference(&in_a).cloned().collect();
+        assert_eq!(all_ids(&coordinator, "/v1/accounts"), in_b);
+
+        // A volunteer moved back to North B: their wallet follows.
+        let id = volunteer["id"].as_str().unwrap();
+        let r = bank.api.patch(&format!("/v1/volunteers/{id}"), &json!({"organisation_id": north_b}));
+        assert_eq!(r.status, 200, "{}", r.body);
+        let mut in_b = in_b;
+        in_b.insert(wallet.clone());
+        assert_eq!(all_ids(&coordinator, "/v1/accounts"), in_b);
+        assert!(!all_ids(&south_coordinator, "/v1/accounts").contains(&wallet));
+    }
+}

@@ -77,6 +77,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// Each organisation an account is inside; kept by triggers (migrations).
+    account_scopes (organisation_id, account_id) {
+        organisation_id -> Text,
+        account_id -> Text,
+    }
+}
+
+diesel::table! {
     transfers (id) {
         id -> Text,
         ledger_id -> Text,
@@ -201,6 +209,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     role_grants,
     ledgers,
     accounts,
+    account_scopes,
     transfers,
     postings,
     idempotency_keys,
