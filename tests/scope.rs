@@ -200,3 +200,75 @@ on_both_backends! {
         assert!(!all_ids(&south_coordinator, "/v1/accounts").contains(&wallet));
     }
 }
+
+on_both_backends! {
+    a_scoped_transfer_page_reads_past_the_rest_of_the_city(backend) {
+        // A community's transfers are rare among the city's: a page walks a
+        // bounded stretch of the journal, then gathers the rest from the
+        // community's own postings. Both halves must agree with the truth.
+        let bank = Bank::new(backend);
+        let city = bank.organisation_id.clone();
+        let quiet = bank.organisation("Quiet Lane", "community", &city);
+        let busy = bank.organisation("Busy Market", "community", &city);
+        let mine = account_in(&bank, &quiet, "q");
+        let theirs: Vec<String> = (0..8).map(|i| account_in(&bank, &busy, &format!("b{i}"))).collect();
+
+        let mut expected = BTreeSet::from([bank.fund(&mine, "1.00")]);
+        // More than one walk's worth of other people's transfers.
+        std::thread::scope(|s| {
+            for wallet in &theirs {
+                let bank = &bank;
+                s.spawn(move || {
+                    for _ in 0..140 {
+                        bank.fund(wallet, "0.01");
+                    }
+                });
+            }
+        });
+        expected.insert(bank.fund(&mine, "2.00"));
+        let spend = bank.transfer(&mine, &theirs[0], "0.50");
+        assert_eq!(spend.status, 201, "{}", spend.body);
+        expected.insert(spend.id());
+
+        let (_, token) = bank.person(Role::Coordinator, &quiet);
+        let coordinator = bank.api.with_token(&token);
+        assert_eq!(all_ids(&coordinator, "/v1/transfers"), expected);
+        let first = coordinator.get("/v1/transfers?limit=200");
+        let listed: Vec<&str> = first.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(listed.len(), 3, "{}", first.body);
+        assert!(listed.windows(2).all(|w| w[0] < w[1]), "in id order: {listed:?}");
+        assert!(first.body["next_cursor"].is_null());
+        // Filters still apply on both sides of the walk.
+        let adjustments = all_ids(&coordinator, &format!("/v1/transfers?account_id={mine}"));
+        assert_eq!(adjustments, expected);
+
+        // The busy community's coordinator sees its 1,120 funding transfers
+        // and the spend, paged without gaps or repeats.
+        let (_, token) = bank.person(Role::Coordinator, &busy);
+        let market = bank.api.with_token(&token);
+        let mut seen = BTreeSet::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let url = match &cursor {
+                Some(c) => format!("/v1/transfers?limit=200&cursor={c}"),
+                None => "/v1/transfers?limit=200".to_string(),
+            };
+            let r = market.get(&url);
+            assert_eq!(r.status, 200, "{}", r.body);
+            for t in r.body["items"].as_array().unwrap() {
+                assert!(seen.insert(t["id"].as_str().unwrap().to_string()));
+            }
+            match r.body["next_cursor"].as_str() {
+                Some(c) => cursor = Some(c.to_string()),
+                None => break,
+            }
+        }
+        assert_eq!(seen.len(), 8 * 140 + 1);
+        assert!(seen.contains(&spend.id()));
+    }
+}

@@ -15,6 +15,10 @@ macro_rules! id_type {
         pub struct $name(Uuid);
 
         impl $name {
+            /// Below and above every id: open ends of an id range.
+            pub const LOWEST: Self = Self(Uuid::nil());
+            pub const HIGHEST: Self = Self(Uuid::max());
+
             /// A fresh, time-ordered id.
             pub fn generate() -> Self {
                 Self(Uuid::now_v7())

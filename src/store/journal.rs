@@ -10,9 +10,10 @@ use super::DbConnection;
 use super::columns::UtcTime;
 use super::connection::insert_rows;
 use super::rows::{PostingRow, TransferRow};
-use super::schema::{accounts, postings, transfers};
-use super::subtree::within;
-use crate::domain::{AccountId, LedgerId, OrgPath, Phase, Points, TransferId, TransferKind};
+use super::schema::{account_scopes, accounts, postings, transfers};
+use crate::domain::{
+    AccountId, LedgerId, OrgPath, OrganisationId, Phase, Points, TransferId, TransferKind,
+};
 use crate::error::AppError;
 use crate::ledger::{ExistingTransfer, JournalEntry, PostingRecord, TransferRecord};
 
@@ -170,6 +171,96 @@ pub fn page(
     after: Option<TransferId>,
     limit: i64,
 ) -> Result<Vec<JournalEntry>, AppError> {
+    let rows = match &filter.visible {
+        None => filtered(filter, after, None, limit).load(conn)?,
+        Some(visible) => visible_page(conn, filter, visible, after, limit)?,
+    };
+    with_postings(conn, rows)
+}
+
+/// How many transfers a scoped page walks in id order before it turns to
+/// the scope's own postings instead.
+const SCOPED_WALK: i64 = 1_000;
+
+/// A page of the transfers a scoped caller may read. Where the scope holds
+/// much of the traffic (a district), walking transfers in id order finds a
+/// page in a few hundred rows; where it holds little (one community), the
+/// walk would read the whole journal, so after a bounded walk the page is
+/// gathered from the scope's own accounts' postings. Either way the rows
+/// read are bounded by the page or by the scope's traffic, never by the
+/// city's.
+fn visible_page(
+    conn: &mut DbConnection,
+    filter: &TransferFilter,
+    visible: &Visibility,
+    after: Option<TransferId>,
+    limit: i64,
+) -> Result<Vec<TransferRow>, AppError> {
+    let mut walk_end = transfers::table
+        .select(transfers::id)
+        .order(transfers::id)
+        .into_boxed();
+    if let Some(after) = after {
+        walk_end = walk_end.filter(transfers::id.gt(after));
+    }
+    let walk_end: Option<TransferId> = walk_end.offset(SCOPED_WALK - 1).first(conn).optional()?;
+    let roots: Vec<OrganisationId> = visible
+        .subtrees
+        .iter()
+        .filter_map(|s| s.ids().last())
+        .collect();
+    let scope_accounts = || {
+        account_scopes::table
+            .filter(account_scopes::organisation_id.eq_any(roots.clone()))
+            .select(account_scopes::account_id)
+    };
+    let wallet = visible.wallet;
+    // Transfers in (from, to] with a leg on an account in scope.
+    let touching = |from: TransferId, to: TransferId| {
+        postings::table
+            .filter(postings::transfer_id.gt(from))
+            .filter(postings::transfer_id.le(to))
+            .filter(
+                postings::account_id
+                    .eq_any(scope_accounts())
+                    .or(postings::account_id.nullable().eq(wallet)),
+            )
+            .select(postings::transfer_id)
+    };
+
+    // The walk: transfers up to `walk_end`, each checked against the scope.
+    let from = after.unwrap_or(TransferId::LOWEST);
+    let mut rows: Vec<TransferRow> = filtered(filter, after, walk_end, limit)
+        .filter(transfers::id.eq_any(touching(from, walk_end.unwrap_or(TransferId::HIGHEST))))
+        .load(conn)?;
+    let Some(end) = walk_end else {
+        return Ok(rows);
+    };
+    let wanted = usize::try_from(limit).unwrap_or(0);
+    if rows.len() >= wanted {
+        return Ok(rows);
+    }
+    // The rest from the scope's postings past the walk.
+    let more: Vec<TransferRow> = filtered(filter, Some(end), None, limit)
+        .filter(transfers::id.eq_any(touching(end, TransferId::HIGHEST)))
+        .load(conn)?;
+    rows.extend(more);
+    rows.truncate(wanted);
+    Ok(rows)
+}
+
+/// The transfers of a page's filters (all but visibility) after `after` and up
+/// to `until`, in id order.
+fn filtered<'a>(
+    filter: &TransferFilter,
+    after: Option<TransferId>,
+    until: Option<TransferId>,
+    limit: i64,
+) -> transfers::BoxedQuery<
+    'a,
+    super::connection::MultiBackend,
+    diesel::dsl::SqlTypeOf<diesel::dsl::AsSelect<TransferRow, super::connection::MultiBackend>>,
+> {
     let mut query = transfers::table
         .select(TransferRow::as_select())
         .order(transfers::id)
@@ -177,6 +268,9 @@ pub fn page(
         .into_boxed();
     if let Some(after) = after {
         query = query.filter(transfers::id.gt(after));
+    }
+    if let Some(until) = until {
+        query = query.filter(transfers::id.le(until));
     }
     if let Some(ledger) = &filter.ledger_id {
         query = query.filter(transfers::ledger_id.eq(*ledger));
@@ -196,22 +290,7 @@ pub fn page(
             ),
         );
     }
-    if let Some(visible) = &filter.visible {
-        query = query.filter(
-            transfers::id.eq_any(
-                postings::table
-                    .inner_join(accounts::table.on(accounts::id.eq(postings::account_id)))
-                    .filter(
-                        accounts::organisation_id
-                            .eq_any(within(&visible.subtrees))
-                            .or(accounts::id.nullable().eq(visible.wallet)),
-                    )
-                    .select(postings::transfer_id),
-            ),
-        );
-    }
-    let rows = query.load(conn)?;
-    with_postings(conn, rows)
+    query
 }
 
 /// A page of an account's postings in version order, after version `after`,
