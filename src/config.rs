@@ -66,6 +66,10 @@ pub struct Config {
     pub login_limits: LoginLimits,
     /// Accept access tokens of an external identity provider as well.
     pub identity_provider: Option<IdentityProviderConfig>,
+    /// The scheme's time zone, for "a day" of service (daily caps, this month).
+    pub service_zone: chrono::FixedOffset,
+    /// Hours of service for each star level, ascending (one to five stars).
+    pub star_hours: Vec<u32>,
 }
 
 /// Failed-login throttling. Per username from one address and per address,
@@ -129,6 +133,8 @@ struct FileConfig {
     login_window_seconds: Option<u64>,
     login_user_window_seconds: Option<u64>,
     identity_provider: Option<IdentityProviderConfig>,
+    service_utc_offset: Option<String>,
+    star_hours: Option<Vec<u32>>,
 }
 
 pub const MIN_SECRET_BYTES: usize = 32;
@@ -324,8 +330,30 @@ impl Config {
                 "TIMEBANK_PASSWORD_LOGIN=false needs an identity provider (TIMEBANK_IDP_*)".into(),
             );
         }
+        let offset = var("SERVICE_UTC_OFFSET")
+            .or(file.service_utc_offset)
+            .unwrap_or_else(|| "+08:00".into());
+        let service_zone = offset.parse::<chrono::FixedOffset>().map_err(|_| {
+            format!("TIMEBANK_SERVICE_UTC_OFFSET must be an offset such as +08:00, got {offset:?}")
+        })?;
+        let star_hours = match var("STAR_HOURS") {
+            Some(list) => list
+                .split(',')
+                .map(|h| h.trim().parse::<u32>())
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|_| format!("TIMEBANK_STAR_HOURS must be hours such as 100,300,600,1000,1500, got {list:?}"))?,
+            None => file.star_hours.unwrap_or_else(|| vec![100, 300, 600, 1000, 1500]),
+        };
+        if star_hours.is_empty()
+            || star_hours.windows(2).any(|w| w[0] >= w[1])
+            || star_hours[0] == 0
+        {
+            return Err("TIMEBANK_STAR_HOURS must be rising hours above zero, such as 100,300,600,1000,1500".into());
+        }
         // The ranges above bound every value, so these conversions are exact.
         Ok(Self {
+            service_zone,
+            star_hours,
             database_url,
             bind: var("BIND")
                 .or(file.bind)

@@ -5,6 +5,9 @@
 //! its batch and its idempotency record, or not at all; a refused act leaves no
 //! trace, in the engine's state or in the database.
 
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 
 use super::answer::Answer;
@@ -45,10 +48,32 @@ impl Needs {
 /// own rows may refer to the transfers it made.
 pub type DeferredWrite = Box<dyn FnOnce(&mut DbConnection) -> Result<(), AppError> + Send>;
 
+/// What the acts of one batch attempt remember for the acts after them: rows
+/// they queued that the database does not hold yet (a service record, say,
+/// that a later record of the same volunteer must not overlap). One value per
+/// type; a fresh memo for every attempt, so a retried batch starts clean.
+#[derive(Default)]
+pub struct Memo(HashMap<TypeId, Box<dyn Any + Send>>);
+
+impl Memo {
+    fn get<T: Default + Send + 'static>(&mut self) -> &mut T {
+        let slot = self
+            .0
+            .entry(TypeId::of::<T>())
+            .or_insert_with(|| Box::new(T::default()));
+        match slot.downcast_mut::<T>() {
+            Some(value) => value,
+            // The slot was made for `T` just above or by an earlier call.
+            None => unreachable!("memo slot of another type"),
+        }
+    }
+}
+
 /// The batch's state, as one act sees it.
 pub struct ActContext<'a> {
     conn: &'a mut DbConnection,
     engine: &'a mut Engine,
+    memo: &'a mut Memo,
     entries: Vec<JournalEntry>,
     writes: Vec<DeferredWrite>,
     now: DateTime<Utc>,
@@ -58,12 +83,14 @@ impl<'a> ActContext<'a> {
     pub(super) fn new(
         conn: &'a mut DbConnection,
         engine: &'a mut Engine,
+        memo: &'a mut Memo,
         now: DateTime<Utc>,
     ) -> Self {
         engine.begin_act();
         Self {
             conn,
             engine,
+            memo,
             entries: Vec::new(),
             writes: Vec::new(),
             now,
@@ -93,6 +120,18 @@ impl<'a> ActContext<'a> {
     /// The asset scale of a ledger the batch has loaded.
     pub fn scale(&self, ledger: &LedgerId) -> u32 {
         self.engine.ledger(ledger).map_or(0, |h| h.asset_scale)
+    }
+
+    /// The batch's memo of type `T`. An act changes it only once nothing can
+    /// refuse it any more (after its last `apply`), so a refusal leaves it as
+    /// it was.
+    pub fn memo<T: Default + Send + 'static>(&mut self) -> &mut T {
+        self.memo.get()
+    }
+
+    /// An account's state in the batch, after the commands applied so far.
+    pub fn account(&self, id: &AccountId) -> Option<&crate::ledger::AccountState> {
+        self.engine.account(id)
     }
 
     /// Queues one of the act's own row writes.

@@ -85,6 +85,15 @@ impl Caller {
             .any(|g| roles.contains(&g.role) && g.path.contains(path))
     }
 
+    /// True when one of `roles` is held at `path`, above it or below it: the
+    /// caller works inside what `path` offers (its activities, its ledger's
+    /// rules) or over it.
+    pub fn reaches(&self, roles: &[Role], path: &OrgPath) -> bool {
+        self.grants
+            .iter()
+            .any(|g| roles.contains(&g.role) && (g.path.contains(path) || path.contains(&g.path)))
+    }
+
     /// True when one of `roles` is held at a root of the tree. The tree has
     /// one root (made by bootstrap), so that role reaches everything.
     pub fn everywhere(&self, roles: &[Role]) -> bool {

@@ -5,10 +5,12 @@
 pub mod access;
 pub mod accounts;
 pub mod act;
+pub mod activities;
 pub mod answer;
 pub mod audit;
 pub mod bootstrap;
 pub mod caller;
+pub mod earning_rules;
 pub mod idempotency;
 pub mod identity;
 pub mod ledgers;
@@ -20,6 +22,8 @@ pub mod organisations;
 pub mod page;
 pub mod passwords;
 pub mod record_keys;
+pub mod service_act;
+pub mod service_records;
 pub mod standing_reads;
 pub mod tokens;
 pub mod transfer_act;
@@ -27,6 +31,7 @@ pub mod transfer_view;
 pub mod transfers;
 pub mod users;
 pub mod verification;
+pub mod volunteer_summary;
 pub mod volunteers;
 pub mod writer;
 pub mod writer_state;
@@ -57,6 +62,10 @@ pub struct App {
     pub login_limits: LoginLimits,
     pub refresh_token_ttl: std::time::Duration,
     pub standing_reads: standing_reads::StandingReads,
+    /// The scheme's time zone, for "a day" of service.
+    pub service_zone: chrono::FixedOffset,
+    /// Hours of service for each star level.
+    pub star_hours: Arc<Vec<u32>>,
 }
 
 const GENERATED_SECRET_KEY: &str = "jwt_hs256_secret";
@@ -116,6 +125,8 @@ impl App {
                 login_limits: config.login_limits,
                 refresh_token_ttl: config.refresh_token_ttl,
                 standing_reads: Default::default(),
+                service_zone: config.service_zone,
+                star_hours: Arc::new(config.star_hours.clone()),
             },
             thread,
         ))

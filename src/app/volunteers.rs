@@ -29,7 +29,7 @@ use crate::store::{DbConnection, ledgers, users, write_transaction};
 /// Who registers and manages volunteers of their subtree.
 const MANAGERS: &[Role] = &[Role::Admin, Role::Coordinator];
 /// Who reads them.
-const READERS: &[Role] = &[Role::Admin, Role::Coordinator, Role::Auditor];
+pub(super) const READERS: &[Role] = &[Role::Admin, Role::Coordinator, Role::Auditor];
 
 /// A login made with the volunteer, to see their own wallet.
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
@@ -233,7 +233,7 @@ fn pin_hash(pin: &str) -> Result<String, AppError> {
 
 /// The volunteer if the caller's `roles` reach their home (or, when `allow_own` is
 /// allowed, it is the caller's own registration); 404 otherwise.
-fn visible(
+pub(super) fn visible(
     conn: &mut DbConnection,
     caller: &Caller,
     roles: &[Role],

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use tokio::sync::oneshot;
 
-use super::act::{Act, ActContext, DeferredWrite, Needs};
+use super::act::{Act, ActContext, DeferredWrite, Memo, Needs};
 use super::answer::Answer;
 use super::idempotency::{self, Claim};
 use super::writer_state::{Carried, WriterState};
@@ -370,8 +370,9 @@ fn commit_batch(
     let mut entries = Vec::new();
     let mut writes: Vec<DeferredWrite> = Vec::new();
     let mut records = Vec::new();
+    let mut memo = Memo::default();
     for i in to_run {
-        let mut cx = ActContext::new(conn, &mut engine, now);
+        let mut cx = ActContext::new(conn, &mut engine, &mut memo, now);
         let accepted = batch[i].run(&mut cx, &mut records)?;
         let (made, queued) = cx.finish(accepted);
         entries.extend(made);

@@ -175,6 +175,11 @@ impl Points {
         self.0.checked_sub(other.0).map(Self)
     }
 
+    /// This many minor units as a request amount, when positive.
+    pub fn to_amount(self, scale: u32) -> Option<Amount> {
+        (self.0 > 0).then(|| Amount(Decimal::new(self.0, scale)))
+    }
+
     /// The decimal string of this many minor units in a ledger of `scale`.
     pub fn to_decimal_string(self, scale: u32) -> String {
         Decimal::new(self.0, scale).to_string()

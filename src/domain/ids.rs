@@ -94,6 +94,18 @@ id_type!(
     /// One entry of the audit log.
     AuditEntryId
 );
+id_type!(
+    /// A kind of volunteer service an organisation offers.
+    ActivityId
+);
+id_type!(
+    /// One version of an earning rule.
+    EarningRuleId
+);
+id_type!(
+    /// Service a volunteer did, as recorded by a coordinator.
+    ServiceRecordId
+);
 
 #[cfg(test)]
 mod tests {

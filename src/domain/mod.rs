@@ -8,6 +8,7 @@ pub mod organisation;
 pub mod password;
 pub mod phone;
 pub mod role;
+pub mod service;
 pub mod text;
 mod text_enum;
 pub mod transfer_kind;
@@ -17,13 +18,17 @@ pub mod volunteer_status;
 pub use account_kind::{AccountKind, AccountStatus};
 pub use amount::{Amount, AmountError, Points};
 pub use ids::{
-    AccountId, AuditEntryId, GrantId, LedgerId, OrganisationId, SessionId, TransferId, UserId,
-    VolunteerId,
+    AccountId, ActivityId, AuditEntryId, EarningRuleId, GrantId, LedgerId, OrganisationId,
+    ServiceRecordId, SessionId, TransferId, UserId, VolunteerId,
 };
 pub use organisation::{OrgPath, OrganisationKind, UserStatus};
 pub use password::Password;
 pub use phone::Phone;
 pub use role::Role;
+pub use service::{
+    Campaign, Category, EarningTerms, Priced, PricingError, RuleCategory, ServiceSpan,
+    ServiceStatus,
+};
 pub use text::{Line, Note};
 pub use transfer_kind::{Direction, Phase, TransferKind};
 pub use username::Username;

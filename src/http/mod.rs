@@ -2,9 +2,11 @@
 //! case and maps the answer.
 
 pub mod accounts;
+pub mod activities;
 pub mod audit_log;
 pub mod auth;
 pub mod docs;
+pub mod earning_rules;
 pub mod extract;
 pub mod health;
 pub mod ledgers;
@@ -15,6 +17,7 @@ pub mod organisations;
 pub mod problem;
 pub mod request_log;
 pub mod respond;
+pub mod service_records;
 pub mod transfers;
 pub mod unrouted;
 pub mod users;
@@ -63,6 +66,16 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .service(volunteers::list_volunteers)
     .service(volunteers::get_volunteer)
     .service(volunteers::update_volunteer)
+    .service(volunteers::volunteer_summary)
+    .service(service_records::record_service)
+    .service(service_records::list_service_records)
+    .service(service_records::get_service_record)
+    .service(activities::create_activity)
+    .service(activities::list_activities)
+    .service(activities::get_activity)
+    .service(activities::update_activity)
+    .service(earning_rules::create_earning_rule)
+    .service(earning_rules::list_earning_rules)
     .service(audit_log::audit_log)
     .service(ledgers::create_ledger)
     .service(ledgers::list_ledgers)

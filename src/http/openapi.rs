@@ -16,8 +16,8 @@ use crate::error::{AppError, ErrorCode};
 use super::problem::PROBLEM_JSON;
 
 use super::{
-    accounts, audit_log, auth, health, ledgers, metrics, organisations, transfers, users,
-    volunteers,
+    accounts, activities, audit_log, auth, earning_rules, health, ledgers, metrics, organisations,
+    service_records, transfers, users, volunteers,
 };
 
 #[derive(OpenApi)]
@@ -34,7 +34,12 @@ use super::{
         users::create_user, users::list_users, users::get_user, users::update_user,
         users::grant_role, users::revoke_role, users::me, users::update_me, users::change_password,
         volunteers::create_volunteer, volunteers::list_volunteers, volunteers::get_volunteer,
-        volunteers::update_volunteer,
+        volunteers::update_volunteer, volunteers::volunteer_summary,
+        activities::create_activity, activities::list_activities, activities::get_activity,
+        activities::update_activity,
+        earning_rules::create_earning_rule, earning_rules::list_earning_rules,
+        service_records::record_service, service_records::list_service_records,
+        service_records::get_service_record,
         audit_log::audit_log,
         ledgers::create_ledger, ledgers::list_ledgers, ledgers::get_ledger, ledgers::verify_ledger,
         accounts::open_account, accounts::list_accounts, accounts::get_account, accounts::balance,
@@ -49,6 +54,7 @@ use super::{
         (name = "organisations", description = "The organisation tree every role is scoped to"),
         (name = "users", description = "People who log in, their roles, and yourself"),
         (name = "volunteers", description = "Registered volunteers and their wallets"),
+        (name = "service", description = "Activities, earning rules and recorded volunteer service"),
         (name = "audit", description = "Every change outside the ledger"),
         (name = "ledgers", description = "Points schemes and their integrity"),
         (name = "accounts", description = "Wallets, partner and system accounts"),

@@ -19,6 +19,12 @@ pub fn created<O: Serialize>(
     render(answer, StatusCode::CREATED, |o| Some(location(o)))
 }
 
+/// 200 with a resource made before (a client's own id named it again) and
+/// its address, or the kept refusal.
+pub fn found<O: Serialize>(answer: Answer<O>, location: impl FnOnce(&O) -> String) -> HttpResponse {
+    render(answer, StatusCode::OK, |o| Some(location(o)))
+}
+
 /// 200 with the changed resource, or the kept refusal.
 pub fn changed<O: Serialize>(answer: Answer<O>) -> HttpResponse {
     render(answer, StatusCode::OK, |_| None)

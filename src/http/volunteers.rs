@@ -6,6 +6,7 @@ use super::extract::{Authenticated, IdempotencyKey, JsonObject, Query};
 use super::respond::created;
 use crate::app::App;
 use crate::app::page::Page;
+use crate::app::volunteer_summary::VolunteerSummary;
 use crate::app::volunteers::{
     CreateVolunteerRequest, UpdateVolunteerRequest, VolunteerQuery, VolunteerView,
 };
@@ -99,5 +100,27 @@ pub async fn update_volunteer(
     Ok(web::Json(
         app.update_volunteer(&caller, id.into_inner(), body.0)
             .await?,
+    ))
+}
+
+/// A volunteer's hours (total, this year, this month), points earned and
+/// spent, balance and star level: for readers of their scope and for the
+/// volunteer.
+#[utoipa::path(
+    get, path = "/v1/volunteers/{id}/summary", tag = "volunteers", params(("id" = VolunteerId, Path)),
+    responses(
+        (status = 200, description = "The summary", body = VolunteerSummary),
+        (status = 404, description = "Not found in your scope", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/v1/volunteers/{id}/summary")]
+pub async fn volunteer_summary(
+    app: web::Data<App>,
+    Authenticated(caller): Authenticated,
+    id: web::Path<VolunteerId>,
+) -> Result<web::Json<VolunteerSummary>, AppError> {
+    Ok(web::Json(
+        app.volunteer_summary(&caller, id.into_inner()).await?,
     ))
 }

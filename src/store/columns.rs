@@ -30,8 +30,9 @@ use diesel::sqlite::{Sqlite, SqliteValue};
 use super::connection::{MultiBackend, MultiRawValue};
 use super::rows::RecordOutcome;
 use crate::domain::{
-    AccountId, AccountKind, AccountStatus, AuditEntryId, Direction, GrantId, LedgerId, OrgPath,
-    OrganisationId, OrganisationKind, Phase, Role, SessionId, TransferId, TransferKind, UserId,
+    AccountId, AccountKind, AccountStatus, ActivityId, AuditEntryId, Category, Direction,
+    EarningRuleId, GrantId, LedgerId, OrgPath, OrganisationId, OrganisationKind, Phase, Role,
+    RuleCategory, ServiceRecordId, ServiceStatus, SessionId, TransferId, TransferKind, UserId,
     UserStatus, VolunteerId, VolunteerStatus,
 };
 
@@ -155,13 +156,13 @@ macro_rules! nullable_column {
 }
 
 text_columns!(to_string =>
-    AccountId, AuditEntryId, GrantId, LedgerId, OrganisationId, SessionId, TransferId, UserId,
-    VolunteerId,
+    AccountId, ActivityId, AuditEntryId, EarningRuleId, GrantId, LedgerId, OrganisationId,
+    ServiceRecordId, SessionId, TransferId, UserId, VolunteerId,
 );
 
 text_columns!(as_str =>
-    AccountKind, AccountStatus, Direction, OrganisationKind, OrgPath, Phase, RecordOutcome, Role,
-    TransferKind, UserStatus, VolunteerStatus,
+    AccountKind, AccountStatus, Category, Direction, OrganisationKind, OrgPath, Phase,
+    RecordOutcome, Role, RuleCategory, ServiceStatus, TransferKind, UserStatus, VolunteerStatus,
 );
 
 /// A stored time: TIMESTAMP columns hold UTC without a zone, and rows give and

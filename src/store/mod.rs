@@ -4,11 +4,13 @@
 //! boundary the app crosses to reach it.
 
 pub mod accounts;
+pub mod activities;
 pub mod audit_log;
 pub mod columns;
 mod connection;
 pub mod constraints;
 pub mod database_url;
+pub mod earning_rules;
 pub mod idempotency;
 pub mod journal;
 pub mod ledgers;
@@ -17,6 +19,7 @@ pub mod migrations;
 pub mod organisations;
 pub mod rows;
 pub mod schema;
+pub mod service_records;
 pub mod sessions;
 pub mod settings;
 pub mod subtree;

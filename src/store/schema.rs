@@ -195,10 +195,61 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    activities (id) {
+        id -> Text,
+        organisation_id -> Text,
+        name -> Text,
+        category -> Text,
+        active -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+diesel::table! {
+    earning_rules (id) {
+        id -> Text,
+        ledger_id -> Text,
+        category -> Text,
+        version -> Integer,
+        points_per_hour -> BigInt,
+        min_unit_minutes -> Integer,
+        max_minutes_per_day -> Integer,
+        max_minutes_per_record -> Integer,
+        multiplier_percent -> Integer,
+        campaign_from -> Nullable<Timestamp>,
+        campaign_until -> Nullable<Timestamp>,
+        effective_from -> Timestamp,
+        created_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+diesel::table! {
+    service_records (id) {
+        id -> Text,
+        client_id -> Nullable<Text>,
+        volunteer_id -> Text,
+        activity_id -> Text,
+        organisation_id -> Text,
+        ledger_id -> Text,
+        started_at -> Timestamp,
+        ended_at -> Timestamp,
+        minutes -> Integer,
+        points -> BigInt,
+        rule_id -> Nullable<Text>,
+        status -> Text,
+        transfer_id -> Text,
+        recorded_by -> Text,
+        note -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
 diesel::joinable!(accounts -> ledgers (ledger_id));
 diesel::joinable!(accounts -> organisations (organisation_id));
 diesel::joinable!(role_grants -> organisations (organisation_id));
 diesel::joinable!(volunteers -> organisations (organisation_id));
+diesel::joinable!(activities -> organisations (organisation_id));
+diesel::joinable!(service_records -> volunteers (volunteer_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(role_grants -> users (user_id));
 
@@ -218,4 +269,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     login_throttle,
     audit_log,
     volunteers,
+    activities,
+    earning_rules,
+    service_records,
 );

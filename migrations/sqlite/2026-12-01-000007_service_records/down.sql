@@ -1,0 +1,3 @@
+DROP TABLE service_records;
+DROP TABLE earning_rules;
+DROP TABLE activities;

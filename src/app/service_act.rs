@@ -1,0 +1,317 @@
+//! Service as an act: the record, the rules it is priced by, the caps it
+//! must keep and its credit, checked against the batch's state and committed
+//! together. Two records of one volunteer in one batch see each other
+//! through the batch's memo; across batches and processes the ledger's lock
+//! (every record credits a wallet of that ledger) orders them.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, FixedOffset, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::act::{Act, ActContext, Needs};
+use super::activities::ActivityView;
+use super::answer::Answer;
+use super::earning_rules::{rule_in_force, terms_of};
+use super::idempotency::{self, Claim};
+use super::service_records::{ServiceReceipt, ServiceRecordView};
+use crate::domain::service::{day_bounds, hours_text};
+use crate::domain::{
+    AccountId, Category, Direction, EarningTerms, LedgerId, OrganisationId, PricingError,
+    ServiceRecordId, ServiceSpan, ServiceStatus, TransferKind, UserId, VolunteerId,
+    VolunteerStatus,
+};
+use crate::error::{AppError, ErrorCode};
+use crate::ledger::command::Provenance;
+use crate::ledger::{Command, LegRequest, NewTransfer};
+use crate::store::DbConnection;
+use crate::store::columns::UtcTime;
+use crate::store::rows::IdempotencyRow;
+use crate::store::service_records::{self, ServiceRecordRow};
+
+/// One service record to credit, checked against scope and references by
+/// `service_records::prepare`.
+#[derive(Clone, Debug)]
+pub struct ServiceAct {
+    pub id: ServiceRecordId,
+    pub client_id: Option<String>,
+    pub volunteer_id: VolunteerId,
+    pub wallet: AccountId,
+    pub issuance: AccountId,
+    pub ledger_id: LedgerId,
+    pub activity: ActivityView,
+    pub category: Category,
+    pub organisation_id: OrganisationId,
+    pub span: ServiceSpan,
+    pub note: Option<String>,
+    pub recorded_by: UserId,
+    pub zone: FixedOffset,
+}
+
+/// What recording service answers: the receipt, and whether this request
+/// made the record or found it made before under its client id.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ServiceRecorded {
+    pub receipt: ServiceReceipt,
+    pub first_time: bool,
+}
+
+/// The batch's records not yet in the database.
+#[derive(Default)]
+struct BatchService {
+    spans: HashMap<VolunteerId, Vec<(ServiceSpan, i64)>>,
+    by_client_id: HashMap<String, ServiceReceipt>,
+}
+
+impl ServiceAct {
+    /// The record a client id names, when it names the same service.
+    fn same_as(&self, row: &ServiceRecordView) -> bool {
+        row.volunteer_id == self.volunteer_id
+            && row.activity_id == self.activity.id
+            && row.organisation_id == self.organisation_id
+            && row.started_at == self.span.start()
+            && row.ended_at == self.span.end()
+            && row.note == self.note
+    }
+
+    /// The answer for a client id already received.
+    fn earlier(&self, cx: &mut ActContext<'_>) -> Result<Option<ServiceReceipt>, AppError> {
+        let Some(client_id) = &self.client_id else {
+            return Ok(None);
+        };
+        let found = match cx.memo::<BatchService>().by_client_id.get(client_id) {
+            Some(receipt) => Some(receipt.clone()),
+            None => match service_records::by_client_id(cx.conn(), client_id)? {
+                Some(row) => {
+                    let scale = cx.scale(&row.ledger_id);
+                    let record = ServiceRecordView::new(&row, scale);
+                    let balance = balance_of(cx, &self.wallet, scale);
+                    Some(ServiceReceipt { record, balance })
+                }
+                None => None,
+            },
+        };
+        match found {
+            Some(receipt) if self.same_as(&receipt.record) => Ok(Some(receipt)),
+            Some(_) => Err(AppError::new(
+                ErrorCode::ClientIdReused,
+                format!("client_id {client_id} was first sent with another service record"),
+            )),
+            None => Ok(None),
+        }
+    }
+
+    /// The terms that price the service, and the rule version they come from.
+    fn terms(
+        &self,
+        cx: &mut ActContext<'_>,
+    ) -> Result<(EarningTerms, Option<(crate::domain::EarningRuleId, i32)>), AppError> {
+        let scale = cx.scale(&self.ledger_id);
+        let rule = rule_in_force(
+            cx.conn(),
+            &self.ledger_id,
+            &self.category,
+            self.span.start(),
+        )?;
+        Ok(match rule {
+            Some(row) => (terms_of(&row), Some((row.id, row.version))),
+            None => (EarningTerms::defaults(scale), None),
+        })
+    }
+
+    /// Minutes already credited to the volunteer on the service's day, after
+    /// refusing any record this one overlaps.
+    fn minutes_that_day(&self, cx: &mut ActContext<'_>) -> Result<i64, AppError> {
+        let (day_start, day_end) = day_bounds(self.span.day(self.zone), self.zone);
+        let from = day_start.min(self.span.start());
+        let until = day_end.max(self.span.end());
+        let stored = service_records::credited_between(
+            cx.conn(),
+            &self.volunteer_id,
+            UtcTime(from),
+            UtcTime(until),
+        )?;
+        let mut known: Vec<(ServiceSpan, i64, Option<ServiceRecordId>)> = stored
+            .iter()
+            .filter_map(|r| {
+                let span = ServiceSpan::new(r.started_at.into(), r.ended_at.into()).ok()?;
+                Some((span, i64::from(r.minutes), Some(r.id)))
+            })
+            .collect();
+        if let Some(batch) = cx.memo::<BatchService>().spans.get(&self.volunteer_id) {
+            known.extend(batch.iter().map(|(s, m)| (*s, *m, None)));
+        }
+        if let Some((other, _, id)) = known.iter().find(|(s, _, _)| s.overlaps(&self.span)) {
+            let which =
+                id.map_or_else(|| "another record".to_string(), |id| format!("record {id}"));
+            return Err(AppError::new(
+                ErrorCode::OverlappingService,
+                format!(
+                    "the volunteer already has service from {} to {} ({which})",
+                    other.start().to_rfc3339(),
+                    other.end().to_rfc3339()
+                ),
+            ));
+        }
+        Ok(known
+            .iter()
+            .filter(|(s, _, _)| day_start <= s.start() && s.start() < day_end)
+            .map(|(_, m, _)| m)
+            .sum())
+    }
+
+    fn active_volunteer(&self, conn: &mut DbConnection) -> Result<(), AppError> {
+        let status = crate::store::volunteers::get(conn, &self.volunteer_id)?
+            .map(|v| v.status)
+            .ok_or_else(|| AppError::internal("volunteer vanished"))?;
+        if status != VolunteerStatus::Active {
+            return Err(AppError::new(
+                ErrorCode::VolunteerInactive,
+                format!("the volunteer is {status}; no service is credited to them"),
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn balance_of(cx: &ActContext<'_>, wallet: &AccountId, scale: u32) -> String {
+    cx.account(wallet)
+        .and_then(|a| a.credits_posted.checked_sub(a.debits_posted))
+        .unwrap_or_default()
+        .to_decimal_string(scale)
+}
+
+fn pricing_refusal(error: PricingError) -> AppError {
+    let code = match error {
+        PricingError::ShorterThanUnit { .. } | PricingError::Nothing => ErrorCode::ServiceTooShort,
+        PricingError::RecordCap { .. } | PricingError::DayCap { .. } => {
+            ErrorCode::ServiceCapExceeded
+        }
+        PricingError::TooMany => ErrorCode::BalanceOutOfRange,
+    };
+    AppError::new(code, error.to_string())
+}
+
+impl Act for ServiceAct {
+    type Outcome = ServiceRecorded;
+
+    fn needs(&self) -> Needs {
+        Needs {
+            accounts: vec![self.issuance, self.wallet],
+            ledgers: vec![self.ledger_id],
+            transfers: Vec::new(),
+        }
+    }
+
+    fn run(&self, cx: &mut ActContext<'_>) -> Result<ServiceRecorded, AppError> {
+        if let Some(receipt) = self.earlier(cx)? {
+            return Ok(ServiceRecorded {
+                receipt,
+                first_time: false,
+            });
+        }
+        self.active_volunteer(cx.conn())?;
+        let (terms, rule) = self.terms(cx)?;
+        let already = self.minutes_that_day(cx)?;
+        let priced = terms.price(&self.span, already).map_err(pricing_refusal)?;
+        let scale = cx.scale(&self.ledger_id);
+        let amount = priced
+            .points
+            .to_amount(scale)
+            .ok_or_else(|| pricing_refusal(PricingError::Nothing))?;
+        let metadata = serde_json::json!({
+            "service_record_id": self.id,
+            "activity_id": self.activity.id,
+            "minutes": priced.minutes,
+            "multiplier_percent": priced.multiplier_percent,
+            "earning_rule_id": rule.map(|r| r.0),
+            "earning_rule_version": rule.map(|r| r.1),
+        });
+        let command = Command::Create(NewTransfer {
+            ledger_id: Some(self.ledger_id),
+            kind: TransferKind::HoursCredit,
+            legs: vec![
+                LegRequest {
+                    account_id: self.issuance,
+                    direction: Direction::Debit,
+                    amount,
+                },
+                LegRequest {
+                    account_id: self.wallet,
+                    direction: Direction::Credit,
+                    amount,
+                },
+            ],
+            pending: false,
+            timeout_at: None,
+            provenance: Provenance {
+                actor_id: self.recorded_by.to_string(),
+                on_behalf_of: None,
+                description: Some(format!(
+                    "{}: {} h",
+                    self.activity.name,
+                    hours_text(priced.minutes)
+                )),
+                external_ref: Some(format!("service-record:{}", self.id)),
+                metadata: Some(metadata.to_string()),
+                event_time: Some(self.span.end()),
+            },
+        });
+        let entry = cx.apply(&command)?;
+        let row = ServiceRecordRow {
+            id: self.id,
+            client_id: self.client_id.clone(),
+            volunteer_id: self.volunteer_id,
+            activity_id: self.activity.id,
+            organisation_id: self.organisation_id,
+            ledger_id: self.ledger_id,
+            started_at: UtcTime(self.span.start()),
+            ended_at: UtcTime(self.span.end()),
+            minutes: i32::try_from(priced.minutes).map_err(AppError::internal)?,
+            points: priced.points.minor(),
+            rule_id: rule.map(|r| r.0),
+            status: ServiceStatus::Credited,
+            transfer_id: entry.transfer.id,
+            recorded_by: self.recorded_by,
+            note: self.note.clone(),
+            created_at: UtcTime(cx.now()),
+        };
+        let receipt = ServiceReceipt {
+            record: ServiceRecordView::new(&row, scale),
+            balance: balance_of(cx, &self.wallet, scale),
+        };
+        // Nothing below can refuse the act: the memo may remember it now.
+        let batch = cx.memo::<BatchService>();
+        batch
+            .spans
+            .entry(self.volunteer_id)
+            .or_default()
+            .push((self.span, priced.minutes));
+        if let Some(client_id) = &self.client_id {
+            batch
+                .by_client_id
+                .insert(client_id.clone(), receipt.clone());
+        }
+        cx.write(Box::new(move |conn| service_records::insert(conn, &row)));
+        Ok(ServiceRecorded {
+            receipt,
+            first_time: true,
+        })
+    }
+
+    fn record(
+        claim: &Claim,
+        outcome: &ServiceRecorded,
+        now: DateTime<Utc>,
+    ) -> Result<IdempotencyRow, AppError> {
+        idempotency::record(claim, &Ok::<_, AppError>(outcome), now)
+    }
+
+    fn replay(
+        _conn: &mut DbConnection,
+        row: &IdempotencyRow,
+        claim: &Claim,
+    ) -> Result<Answer<ServiceRecorded>, AppError> {
+        idempotency::replay(row, claim)
+    }
+}

@@ -1,0 +1,417 @@
+//! Recording volunteer service. A coordinator says who did what, where and
+//! when; the service prices it by the earning rule in force at the service
+//! time and credits the volunteer's wallet from the issuance account, the
+//! record and its transfer in one act (`service_act`).
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::App;
+use super::activities::ActivityView;
+use super::answer::Answer;
+use super::caller::Caller;
+use super::idempotency::Claim;
+use super::organisations::{find, named};
+use super::page::{Limit, Page};
+use super::service_act::{ServiceAct, ServiceRecorded};
+use crate::domain::service::hours_text;
+use crate::domain::{
+    AccountId, ActivityId, EarningRuleId, LedgerId, Note, OrganisationId, OrganisationKind, Points,
+    Role, ServiceRecordId, ServiceSpan, ServiceStatus, TransferId, UserId, VolunteerId,
+};
+use crate::error::{AppError, ErrorCode};
+use crate::store::service_records::{self, ServiceRecordFilter, ServiceRecordRow};
+use crate::store::{DbConnection, activities, ledgers, volunteers};
+
+/// Who records service for volunteers of their subtree.
+pub const RECORDERS: &[Role] = &[Role::Admin, Role::Coordinator];
+const READERS: &[Role] = &[Role::Admin, Role::Coordinator, Role::Auditor];
+/// Service may end this far after the server's clock: phones' clocks drift.
+pub const CLOCK_SKEW_MINUTES: i64 = 5;
+const MAX_NOTE_BYTES: usize = 1024;
+
+/// Service one volunteer did. Give `ended_at` or `minutes`, not both.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[schema(examples(json!({
+    "volunteer_id": "0193a5b0-7e1a-7c3e-9a41-3f5e2b7c9d08",
+    "activity_id": "0193a5b0-7e1a-7c3e-9a41-3f5e2b7c9d21",
+    "started_at": "2026-03-14T09:00:00+08:00",
+    "ended_at": "2026-03-14T11:30:00+08:00",
+    "note": "Visited Mrs Zhang, helped with shopping",
+    "client_id": "0193a5b0-7e1a-7c3e-9a41-3f5e2b7c9d40"
+})))]
+#[serde(deny_unknown_fields)]
+pub struct RecordServiceRequest {
+    /// Who served.
+    pub volunteer_id: VolunteerId,
+    /// What they did: an activity offered where they served.
+    pub activity_id: ActivityId,
+    /// Where the service was done (default: the volunteer's home). The
+    /// activity must be offered there.
+    #[serde(default)]
+    pub organisation_id: Option<OrganisationId>,
+    /// When the service started.
+    pub started_at: DateTime<Utc>,
+    /// When it ended: after it started, at most 24 hours later, not in the future.
+    #[serde(default)]
+    pub ended_at: Option<DateTime<Utc>>,
+    /// The duration, instead of `ended_at` (1 to 1440).
+    #[serde(default)]
+    #[schema(minimum = 1, maximum = 1440)]
+    pub minutes: Option<u32>,
+    /// Free text, at most 1024 bytes.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub note: Option<Note>,
+    /// The recording app's own id for the record (a UUID). A record sent
+    /// again with it is answered as before and never credited twice.
+    #[serde(default)]
+    pub client_id: Option<uuid::Uuid>,
+}
+
+/// A service record, with what it earned.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[schema(examples(json!({
+    "id": "0193a5b0-7e1a-7c3e-9a41-3f5e2b7c9d50",
+    "client_id": "0193a5b0-7e1a-7c3e-9a41-3f5e2b7c9d40",
+    "volunteer_id": "0193a5b0-7e1a-7c3e-9a41-3f5e2b7c9d08",
+    "activity_id": "0193a5b0-7e1a-7c3e-9a41-3f5e2b7c9d21",
+    "organisation_id": "0193a5b0-7e1a-7c3e-9a41-3f5e2b7c9d0b",
+    "ledger_id": "0193a5b0-7e1a-7c3e-9a41-3f5e2b7c9d01",
+    "started_at": "2026-03-14T01:00:00Z",
+    "ended_at": "2026-03-14T03:30:00Z",
+    "minutes": 150,
+    "hours": "2.50",
+    "points": "30.00",
+    "earning_rule_id": "0193a5b0-7e1a-7c3e-9a41-3f5e2b7c9d31",
+    "status": "credited",
+    "transfer_id": "0193a5b0-7e1a-7c3e-9a41-3f5e2b7c9d51",
+    "recorded_by": "0193a5b0-7e1a-7c3e-9a41-3f5e2b7c9d02",
+    "note": "Visited Mrs Zhang, helped with shopping",
+    "created_at": "2026-03-14T03:35:00Z"
+})))]
+pub struct ServiceRecordView {
+    /// The record's id.
+    pub id: ServiceRecordId,
+    /// The recording app's own id for it, when it sent one.
+    pub client_id: Option<String>,
+    /// Who served.
+    pub volunteer_id: VolunteerId,
+    /// What they did.
+    pub activity_id: ActivityId,
+    /// Where.
+    pub organisation_id: OrganisationId,
+    /// The points scheme that paid it.
+    pub ledger_id: LedgerId,
+    /// When the service started.
+    pub started_at: DateTime<Utc>,
+    /// When it ended.
+    pub ended_at: DateTime<Utc>,
+    /// Minutes credited: the duration in whole units of the rule.
+    pub minutes: i32,
+    /// The same, in hours (two decimals, rounded down).
+    pub hours: String,
+    /// Points credited, in the ledger's scale.
+    pub points: String,
+    /// The rule version that priced it; null for the scheme's defaults.
+    pub earning_rule_id: Option<EarningRuleId>,
+    /// `credited`, or `reversed` once its points were taken back.
+    pub status: ServiceStatus,
+    /// The transfer that paid it.
+    pub transfer_id: TransferId,
+    /// The coordinator who recorded it.
+    pub recorded_by: UserId,
+    /// Free text.
+    pub note: Option<String>,
+    /// When it was recorded.
+    pub created_at: DateTime<Utc>,
+}
+
+impl ServiceRecordView {
+    pub fn new(row: &ServiceRecordRow, scale: u32) -> Self {
+        Self {
+            id: row.id,
+            client_id: row.client_id.clone(),
+            volunteer_id: row.volunteer_id,
+            activity_id: row.activity_id,
+            organisation_id: row.organisation_id,
+            ledger_id: row.ledger_id,
+            started_at: row.started_at.into(),
+            ended_at: row.ended_at.into(),
+            minutes: row.minutes,
+            hours: hours_text(i64::from(row.minutes)),
+            points: Points::from_minor(row.points).to_decimal_string(scale),
+            earning_rule_id: row.rule_id,
+            status: row.status,
+            transfer_id: row.transfer_id,
+            recorded_by: row.recorded_by,
+            note: row.note.clone(),
+            created_at: row.created_at.into(),
+        }
+    }
+}
+
+/// The answer to recording service: the record and the volunteer's new
+/// balance.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[schema(examples(json!({
+    "id": "0193a5b0-7e1a-7c3e-9a41-3f5e2b7c9d50",
+    "client_id": "0193a5b0-7e1a-7c3e-9a41-3f5e2b7c9d40",
+    "volunteer_id": "0193a5b0-7e1a-7c3e-9a41-3f5e2b7c9d08",
+    "activity_id": "0193a5b0-7e1a-7c3e-9a41-3f5e2b7c9d21",
+    "organisation_id": "0193a5b0-7e1a-7c3e-9a41-3f5e2b7c9d0b",
+    "ledger_id": "0193a5b0-7e1a-7c3e-9a41-3f5e2b7c9d01",
+    "started_at": "2026-03-14T01:00:00Z",
+    "ended_at": "2026-03-14T03:30:00Z",
+    "minutes": 150,
+    "hours": "2.50",
+    "points": "30.00",
+    "earning_rule_id": "0193a5b0-7e1a-7c3e-9a41-3f5e2b7c9d31",
+    "status": "credited",
+    "transfer_id": "0193a5b0-7e1a-7c3e-9a41-3f5e2b7c9d51",
+    "recorded_by": "0193a5b0-7e1a-7c3e-9a41-3f5e2b7c9d02",
+    "note": "Visited Mrs Zhang, helped with shopping",
+    "created_at": "2026-03-14T03:35:00Z",
+    "balance": "142.50"
+})))]
+pub struct ServiceReceipt {
+    /// The record.
+    #[serde(flatten)]
+    pub record: ServiceRecordView,
+    /// The wallet's posted balance right after the credit.
+    pub balance: String,
+}
+
+#[derive(Clone, Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ServiceRecordQuery {
+    /// Only this volunteer's records.
+    pub volunteer_id: Option<VolunteerId>,
+    /// Only records made at this organisation.
+    pub organisation_id: Option<OrganisationId>,
+    /// Only records of this activity.
+    pub activity_id: Option<ActivityId>,
+    /// 1 to 200, default 50.
+    pub limit: Option<u32>,
+    /// `next_cursor` of the page before.
+    pub cursor: Option<ServiceRecordId>,
+}
+
+/// The span a request describes, refused when it is malformed or lies in
+/// the future.
+fn span_of(request: &RecordServiceRequest, now: DateTime<Utc>) -> Result<ServiceSpan, AppError> {
+    let end = match (request.ended_at, request.minutes) {
+        (Some(end), None) => end,
+        (None, Some(minutes)) => request.started_at + Duration::minutes(i64::from(minutes)),
+        (Some(_), Some(_)) => {
+            return Err(AppError::invalid_field(
+                "minutes",
+                "give ended_at or minutes, not both",
+            ));
+        }
+        (None, None) => {
+            return Err(AppError::invalid_field(
+                "ended_at",
+                "give ended_at or minutes",
+            ));
+        }
+    };
+    if request
+        .note
+        .as_ref()
+        .is_some_and(|n| n.len() > MAX_NOTE_BYTES)
+    {
+        return Err(AppError::invalid_field(
+            "note",
+            format!("at most {MAX_NOTE_BYTES} bytes"),
+        ));
+    }
+    let field = if request.minutes.is_some() {
+        "minutes"
+    } else {
+        "ended_at"
+    };
+    let span = ServiceSpan::new(request.started_at, end)
+        .map_err(|rule| AppError::invalid_field(field, rule))?;
+    if span.end() > now + Duration::minutes(CLOCK_SKEW_MINUTES) {
+        return Err(AppError::invalid_field(
+            field,
+            "service cannot end in the future; record it once it is done",
+        ));
+    }
+    Ok(span)
+}
+
+/// Checks a request against the caller's scope and the records it names, and
+/// prepares the act. Rules and caps are checked inside the act, against the
+/// batch's state.
+pub fn prepare(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    request: &RecordServiceRequest,
+    span: ServiceSpan,
+    zone: chrono::FixedOffset,
+) -> Result<ServiceAct, AppError> {
+    let volunteer = volunteers::get(conn, &request.volunteer_id)?.ok_or_else(|| {
+        AppError::invalid_field("volunteer_id", "no such volunteer in your scope")
+    })?;
+    let home = find(conn, &volunteer.organisation_id)?
+        .filter(|n| caller.covers(RECORDERS, n.path()))
+        .ok_or_else(|| {
+            AppError::invalid_field("volunteer_id", "no such volunteer in your scope")
+        })?;
+    let place = match &request.organisation_id {
+        Some(id) => named(conn, caller, RECORDERS, "organisation_id", id)?,
+        None => home,
+    };
+    if place.kind() == OrganisationKind::Partner {
+        return Err(AppError::invalid_field(
+            "organisation_id",
+            "service is recorded at a community, not a partner",
+        ));
+    }
+    let no_activity = || AppError::invalid_field("activity_id", "no such activity offered here");
+    let activity = activities::get(conn, &request.activity_id)?.ok_or_else(no_activity)?;
+    let owner = find(conn, &activity.organisation_id)?.ok_or_else(no_activity)?;
+    if !owner.path().contains(place.path()) {
+        return Err(no_activity());
+    }
+    if !activity.active {
+        return Err(AppError::invalid_field(
+            "activity_id",
+            "the activity is inactive",
+        ));
+    }
+    let wallet = crate::store::accounts::get(conn, &volunteer.account_id)?
+        .ok_or_else(|| AppError::internal("volunteer wallet missing"))?;
+    let ledger = ledgers::get(conn, &wallet.ledger_id)?
+        .ok_or_else(|| AppError::internal("wallet ledger missing"))?;
+    let issuance: AccountId = ledger.issuance_account_id.ok_or_else(|| {
+        AppError::new(
+            ErrorCode::AccountNotFound,
+            "the volunteer's ledger has no issuance account to credit service from",
+        )
+    })?;
+    Ok(ServiceAct {
+        id: ServiceRecordId::generate(),
+        client_id: request.client_id.map(|c| c.hyphenated().to_string()),
+        volunteer_id: volunteer.id,
+        wallet: volunteer.account_id,
+        issuance,
+        ledger_id: ledger.id,
+        activity: ActivityView::new(&activity),
+        category: activity.category,
+        organisation_id: place.id(),
+        span,
+        note: request.note.as_deref().map(str::to_string),
+        recorded_by: caller.user_id,
+        zone,
+    })
+}
+
+/// The record if the caller's `roles` reach where it was done or the
+/// volunteer's home; 404 otherwise.
+fn visible(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    id: &ServiceRecordId,
+) -> Result<(ServiceRecordRow, u32), AppError> {
+    let hidden = || AppError::not_found("service record");
+    let row = service_records::get(conn, id)?.ok_or_else(hidden)?;
+    let place = find(conn, &row.organisation_id)?.ok_or_else(hidden)?;
+    let own = caller.wallet.is_some()
+        && volunteers::get(conn, &row.volunteer_id)?.map(|v| v.account_id) == caller.wallet;
+    if !own && !caller.covers(READERS, place.path()) {
+        return Err(hidden());
+    }
+    let scale = ledgers::get(conn, &row.ledger_id)?.map_or(0, |l| l.asset_scale as u32);
+    Ok((row, scale))
+}
+
+impl App {
+    pub async fn record_service(
+        &self,
+        caller: &Caller,
+        key: Option<&str>,
+        request: RecordServiceRequest,
+    ) -> Result<Answer<ServiceRecorded>, AppError> {
+        caller.require_any(RECORDERS)?;
+        let span = span_of(&request, Utc::now())?;
+        let claim = key
+            .map(|k| {
+                Claim::new(
+                    &self.record_keys,
+                    caller.idempotency_scope(),
+                    k,
+                    "POST /v1/service-records",
+                    &request,
+                )
+            })
+            .transpose()?;
+        let _guard = claim
+            .as_ref()
+            .map(|c| self.in_flight.enter(c))
+            .transpose()?;
+        let act = {
+            let (caller, zone) = (caller.clone(), self.service_zone);
+            self.store
+                .run(move |conn| prepare(conn, &caller, &request, span, zone))
+                .await?
+        };
+        self.writer.submit(act, claim).await
+    }
+
+    pub async fn get_service_record(
+        &self,
+        caller: &Caller,
+        id: ServiceRecordId,
+    ) -> Result<ServiceRecordView, AppError> {
+        let caller = caller.clone();
+        self.store
+            .run(move |conn| {
+                let (row, scale) = visible(conn, &caller, &id)?;
+                Ok(ServiceRecordView::new(&row, scale))
+            })
+            .await
+    }
+
+    pub async fn list_service_records(
+        &self,
+        caller: &Caller,
+        query: ServiceRecordQuery,
+    ) -> Result<Page<ServiceRecordView>, AppError> {
+        caller.require_any(READERS)?;
+        let limit = Limit::parse(query.limit)?;
+        let subtrees = caller.subtrees(READERS);
+        let filter = ServiceRecordFilter {
+            volunteer_id: query.volunteer_id,
+            organisation_id: query.organisation_id,
+            activity_id: query.activity_id,
+        };
+        let views = self
+            .store
+            .run(move |conn| {
+                let rows =
+                    service_records::page(conn, &subtrees, &filter, query.cursor, limit.probe())?;
+                let mut scales = std::collections::HashMap::new();
+                let mut views = Vec::with_capacity(rows.len());
+                for row in &rows {
+                    let scale = match scales.get(&row.ledger_id) {
+                        Some(s) => *s,
+                        None => {
+                            let s = ledgers::get(conn, &row.ledger_id)?
+                                .map_or(0, |l| l.asset_scale as u32);
+                            scales.insert(row.ledger_id, s);
+                            s
+                        }
+                    };
+                    views.push(ServiceRecordView::new(row, scale));
+                }
+                Ok(views)
+            })
+            .await?;
+        Ok(limit.finish(views, |v| v.id.to_string()))
+    }
+}

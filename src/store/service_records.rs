@@ -1,0 +1,152 @@
+//! Service records: what volunteers did, each paid by one transfer.
+
+use diesel::dsl::sum;
+use diesel::prelude::*;
+
+use super::DbConnection;
+use super::columns::UtcTime;
+use super::schema::service_records;
+use super::subtree::within;
+use crate::domain::{
+    ActivityId, EarningRuleId, LedgerId, OrgPath, OrganisationId, ServiceRecordId, ServiceStatus,
+    TransferId, UserId, VolunteerId,
+};
+use crate::error::AppError;
+
+#[derive(Queryable, Selectable, Insertable, Clone, Debug)]
+#[diesel(treat_none_as_default_value = false)]
+#[diesel(table_name = service_records)]
+pub struct ServiceRecordRow {
+    pub id: ServiceRecordId,
+    pub client_id: Option<String>,
+    pub volunteer_id: VolunteerId,
+    pub activity_id: ActivityId,
+    pub organisation_id: OrganisationId,
+    pub ledger_id: LedgerId,
+    pub started_at: UtcTime,
+    pub ended_at: UtcTime,
+    pub minutes: i32,
+    pub points: i64,
+    pub rule_id: Option<EarningRuleId>,
+    pub status: ServiceStatus,
+    pub transfer_id: TransferId,
+    pub recorded_by: UserId,
+    pub note: Option<String>,
+    pub created_at: UtcTime,
+}
+
+pub fn insert(conn: &mut DbConnection, row: &ServiceRecordRow) -> Result<(), AppError> {
+    diesel::insert_into(service_records::table)
+        .values(row)
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn get(
+    conn: &mut DbConnection,
+    id: &ServiceRecordId,
+) -> Result<Option<ServiceRecordRow>, AppError> {
+    Ok(service_records::table
+        .find(id)
+        .select(ServiceRecordRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn by_client_id(
+    conn: &mut DbConnection,
+    client_id: &str,
+) -> Result<Option<ServiceRecordRow>, AppError> {
+    Ok(service_records::table
+        .filter(service_records::client_id.eq(client_id))
+        .select(ServiceRecordRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn set_status(
+    conn: &mut DbConnection,
+    id: &ServiceRecordId,
+    status: ServiceStatus,
+) -> Result<(), AppError> {
+    diesel::update(service_records::table.find(id))
+        .set(service_records::status.eq(status))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The volunteer's credited records that started before `until` and end after
+/// `from`: those that overlap the span, or fall in a day.
+pub fn credited_between(
+    conn: &mut DbConnection,
+    volunteer: &VolunteerId,
+    from: UtcTime,
+    until: UtcTime,
+) -> Result<Vec<ServiceRecordRow>, AppError> {
+    // A record lasts at most a day, so its start is within a day before `from`.
+    let earliest = UtcTime(from.0 - chrono::Duration::days(1));
+    Ok(service_records::table
+        .filter(service_records::volunteer_id.eq(volunteer))
+        .filter(service_records::started_at.ge(earliest))
+        .filter(service_records::started_at.lt(until))
+        .filter(service_records::ended_at.gt(from))
+        .filter(service_records::status.eq(ServiceStatus::Credited))
+        .select(ServiceRecordRow::as_select())
+        .load(conn)?)
+}
+
+/// Minutes credited to the volunteer for service started in `[from, until)`.
+pub fn credited_minutes(
+    conn: &mut DbConnection,
+    volunteer: &VolunteerId,
+    from: Option<UtcTime>,
+    until: Option<UtcTime>,
+) -> Result<i64, AppError> {
+    let mut query = service_records::table
+        .filter(service_records::volunteer_id.eq(volunteer))
+        .filter(service_records::status.eq(ServiceStatus::Credited))
+        .select(sum(service_records::minutes))
+        .into_boxed();
+    if let Some(from) = from {
+        query = query.filter(service_records::started_at.ge(from));
+    }
+    if let Some(until) = until {
+        query = query.filter(service_records::started_at.lt(until));
+    }
+    Ok(query.first::<Option<i64>>(conn)?.unwrap_or(0))
+}
+
+pub struct ServiceRecordFilter {
+    pub volunteer_id: Option<VolunteerId>,
+    pub organisation_id: Option<OrganisationId>,
+    pub activity_id: Option<ActivityId>,
+}
+
+/// A page of the records made inside the subtrees, newest last.
+pub fn page(
+    conn: &mut DbConnection,
+    subtrees: &[OrgPath],
+    filter: &ServiceRecordFilter,
+    after: Option<ServiceRecordId>,
+    limit: i64,
+) -> Result<Vec<ServiceRecordRow>, AppError> {
+    let mut query = service_records::table
+        .filter(service_records::organisation_id.eq_any(within(subtrees)))
+        .order(service_records::id)
+        .limit(limit)
+        .select(ServiceRecordRow::as_select())
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(service_records::id.gt(after));
+    }
+    if let Some(v) = &filter.volunteer_id {
+        query = query.filter(service_records::volunteer_id.eq(*v));
+    }
+    if let Some(v) = &filter.organisation_id {
+        query = query.filter(service_records::organisation_id.eq(*v));
+    }
+    if let Some(v) = &filter.activity_id {
+        query = query.filter(service_records::activity_id.eq(*v));
+    }
+    Ok(query.load(conn)?)
+}

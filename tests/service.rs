@@ -1,0 +1,558 @@
+//! Volunteer service into points: activities, earning rules, service records
+//! and the volunteer's summary. A record and its credit commit together, the
+//! caps and the no-overlap rule hold under concurrency (one process or two),
+//! an answered record survives kill -9, and every refusal leaves no trace.
+//! Each test runs on SQLite and, when `TIMEBANK_TEST_PG_URL` is set, on
+//! PostgreSQL.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::sync::Barrier;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration as StdDuration, Instant};
+
+use chrono::{DateTime, Duration, SecondsFormat, TimeZone, Utc};
+use serde_json::{Value, json};
+
+use common::*;
+use timebank::domain::Role;
+
+fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// Midnight UTC `days` ago.
+fn day(days: i64) -> DateTime<Utc> {
+    let today = Utc::now()
+        .date_naive()
+        .and_hms_opt(0, 0, 0)
+        .unwrap()
+        .and_utc();
+    today - Duration::days(days)
+}
+
+fn in_parallel<T: Send>(n: usize, f: impl Fn(usize) -> T + Sync) -> Vec<T> {
+    let barrier = Barrier::new(n);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..n)
+            .map(|i| {
+                let (barrier, f) = (&barrier, &f);
+                s.spawn(move || {
+                    barrier.wait();
+                    f(i)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("worker"))
+            .collect()
+    })
+}
+
+/// A community under the root with a coordinator, an activity and a
+/// volunteer: what every test here starts from.
+struct Community {
+    id: String,
+    coordinator: Api,
+    activity: String,
+}
+
+impl Community {
+    fn new(bank: &Bank, name: &str) -> Self {
+        let id = bank.organisation(name, "community", &bank.organisation_id);
+        let (_, token) = bank.person(Role::Coordinator, &id);
+        let activity = bank.api.post(
+            "/v1/activities",
+            &json!({"organisation_id": id, "name": format!("Visiting ({name})"), "category": "elderly_care"}),
+            None,
+        );
+        assert_eq!(activity.status, 201, "activity: {}", activity.body);
+        Self {
+            id,
+            coordinator: bank.api.with_token(&token),
+            activity: activity.id(),
+        }
+    }
+
+    /// A registered volunteer of the community: (volunteer id, wallet id).
+    fn volunteer(&self, bank: &Bank) -> (String, String) {
+        let r = bank.api.post(
+            "/v1/volunteers",
+            &json!({
+                "name": "王芳",
+                "phone": format!("+86 139{:08}", rand_digits()),
+                "organisation_id": self.id,
+            }),
+            None,
+        );
+        assert_eq!(r.status, 201, "volunteer: {}", r.body);
+        (r.id(), r.body["account_id"].as_str().unwrap().to_string())
+    }
+
+    fn record(&self, volunteer: &str, start: DateTime<Utc>, minutes: i64) -> Reply {
+        self.coordinator.post(
+            "/v1/service-records",
+            &json!({
+                "volunteer_id": volunteer,
+                "activity_id": self.activity,
+                "started_at": rfc3339(start),
+                "ended_at": rfc3339(start + Duration::minutes(minutes)),
+            }),
+            Some(&fresh_key()),
+        )
+    }
+}
+
+fn records_of(api: &Api, volunteer: &str) -> Vec<Value> {
+    let mut items = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut path = format!("/v1/service-records?volunteer_id={volunteer}&limit=200");
+        if let Some(c) = &cursor {
+            path.push_str(&format!("&cursor={c}"));
+        }
+        let page = api.get(&path);
+        assert_eq!(page.status, 200, "{}", page.body);
+        items.extend(page.body["items"].as_array().unwrap().iter().cloned());
+        match page.body["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => return items,
+        }
+    }
+}
+
+/// Every hours-credit transfer of the ledger.
+fn hours_credits(bank: &Bank) -> Vec<Value> {
+    let mut items = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut path = format!(
+            "/v1/transfers?ledger_id={}&kind=hours_credit&limit=200",
+            bank.ledger_id
+        );
+        if let Some(c) = &cursor {
+            path.push_str(&format!("&cursor={c}"));
+        }
+        let page = bank.api.get(&path);
+        assert_eq!(page.status, 200, "{}", page.body);
+        items.extend(page.body["items"].as_array().unwrap().iter().cloned());
+        match page.body["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => return items,
+        }
+    }
+}
+
+on_both_backends! {
+    service_is_priced_recorded_and_credited(backend) {
+        let bank = Bank::new(backend);
+        let place = Community::new(&bank, "Green Lane");
+        let (volunteer, wallet) = place.volunteer(&bank);
+        let start = day(3) + Duration::hours(1);
+
+        // The defaults: 10 points an hour, counted in quarter hours.
+        let r = place.record(&volunteer, start, 97);
+        assert_eq!(r.status, 201, "{}", r.body);
+        assert_eq!(r.body["minutes"], 90);
+        assert_eq!(r.body["hours"], "1.50");
+        assert_eq!(r.body["points"], "15.00");
+        assert_eq!(r.body["balance"], "15.00");
+        assert_eq!(r.body["status"], "credited");
+        assert_eq!(r.body["earning_rule_id"], Value::Null);
+        let id = r.id();
+        assert_eq!(r.header("location"), Some(format!("/v1/service-records/{id}").as_str()));
+
+        // The record and its transfer name each other.
+        let transfer = bank.api.get(&format!("/v1/transfers/{}", r.body["transfer_id"].as_str().unwrap()));
+        assert_eq!(transfer.status, 200);
+        assert_eq!(transfer.body["kind"], "hours_credit");
+        assert_eq!(transfer.body["external_ref"], format!("service-record:{id}"));
+        assert_eq!(transfer.body["metadata"]["service_record_id"], id.as_str());
+        assert_eq!(transfer.body["metadata"]["minutes"], 90);
+        assert_eq!(transfer.body["event_time"], rfc3339(start + Duration::minutes(97)));
+        assert_eq!(bank.posted(&wallet), "15.00");
+
+        let got = place.coordinator.get(&format!("/v1/service-records/{id}"));
+        assert_eq!(got.status, 200);
+        assert_eq!(got.body["points"], "15.00");
+        assert_eq!(records_of(&place.coordinator, &volunteer).len(), 1);
+
+        // `minutes` instead of `ended_at`.
+        let r = place.coordinator.post(
+            "/v1/service-records",
+            &json!({"volunteer_id": volunteer, "activity_id": place.activity,
+                    "started_at": rfc3339(start + Duration::hours(3)), "minutes": 60,
+                    "note": "换灯泡，陪聊天"}),
+            Some(&fresh_key()),
+        );
+        assert_eq!(r.status, 201, "{}", r.body);
+        assert_eq!(r.body["note"], "换灯泡，陪聊天");
+        assert_eq!(r.body["balance"], "25.00");
+
+        // Spending points never lowers the hours.
+        let shop = bank.open_account("partner", "Points supermarket");
+        let spent = bank.api.post(
+            "/v1/transfers",
+            &json!({"kind": "redemption", "debit_account_id": wallet, "credit_account_id": shop, "amount": "20.00"}),
+            Some(&fresh_key()),
+        );
+        assert_eq!(spent.status, 201, "{}", spent.body);
+        let summary = place.coordinator.get(&format!("/v1/volunteers/{volunteer}/summary"));
+        assert_eq!(summary.status, 200, "{}", summary.body);
+        assert_eq!(summary.body["hours_total"]["minutes"], 150);
+        assert_eq!(summary.body["hours_total"]["hours"], "2.50");
+        assert_eq!(summary.body["points_earned"], "25.00");
+        assert_eq!(summary.body["points_spent"], "20.00");
+        assert_eq!(summary.body["balance"], "5.00");
+        assert_eq!(summary.body["stars"], 0);
+        assert_eq!(summary.body["next_star_at_hours"], 100);
+
+        // Another community's coordinator sees none of it.
+        let other = Community::new(&bank, "Far Away");
+        other.coordinator.get(&format!("/v1/service-records/{id}")).assert_problem(404, "not_found");
+        other.coordinator.get(&format!("/v1/volunteers/{volunteer}/summary")).assert_problem(404, "not_found");
+        assert!(records_of(&other.coordinator, &volunteer).is_empty());
+        bank.assert_verified();
+    }
+
+    rules_are_versioned_and_never_reprice_the_past(backend) {
+        let bank = Bank::new(backend);
+        let place = Community::new(&bank, "Green Lane");
+        let (early, _) = place.volunteer(&bank);
+        let (later, _) = place.volunteer(&bank);
+        let (festival, _) = place.volunteer(&bank);
+        let rule = |body: Value| bank.api.post("/v1/earning-rules", &body, Some(&fresh_key()));
+
+        let v1 = rule(json!({
+            "ledger_id": bank.ledger_id, "category": "elderly_care", "points_per_hour": "12",
+            "min_unit_minutes": 1, "effective_from": rfc3339(Utc::now() - Duration::seconds(50)),
+        }));
+        assert_eq!(v1.status, 201, "{}", v1.body);
+        assert_eq!(v1.body["version"], 1);
+        assert_eq!(v1.body["points_per_hour"], "12.00");
+        assert_eq!(v1.body["max_minutes_per_day"], 720, "kept from the defaults");
+
+        // Service before the version took effect keeps the defaults.
+        let old = place.record(&early, day(2), 60);
+        assert_eq!(old.status, 201, "{}", old.body);
+        assert_eq!(old.body["points"], "10.00");
+        assert_eq!(old.body["earning_rule_id"], Value::Null);
+
+        // Service after it is priced by it.
+        let now = place.record(&later, Utc::now() - Duration::seconds(40), 2);
+        assert_eq!(now.status, 201, "{}", now.body);
+        assert_eq!(now.body["points"], "0.40");
+        assert_eq!(now.body["earning_rule_id"], v1.body["id"]);
+        let transfer = bank.api.get(&format!("/v1/transfers/{}", now.body["transfer_id"].as_str().unwrap()));
+        assert_eq!(transfer.body["metadata"]["earning_rule_id"], v1.body["id"]);
+        assert_eq!(transfer.body["metadata"]["earning_rule_version"], 1);
+
+        // A version may not start in the past, nor before the one it follows.
+        rule(json!({"ledger_id": bank.ledger_id, "category": "elderly_care", "points_per_hour": "50",
+                    "effective_from": rfc3339(day(1))}))
+            .assert_invalid("effective_from");
+
+        // A campaign doubles the rate inside its window.
+        let v2 = rule(json!({
+            "ledger_id": bank.ledger_id, "category": "elderly_care",
+            "effective_from": rfc3339(Utc::now() - Duration::seconds(45)),
+            "campaign": {"multiplier": "2", "from": rfc3339(Utc::now() - Duration::minutes(1)),
+                         "until": rfc3339(Utc::now() + Duration::hours(1))},
+        }));
+        assert_eq!(v2.status, 201, "{}", v2.body);
+        assert_eq!(v2.body["version"], 2);
+        assert_eq!(v2.body["points_per_hour"], "12.00", "kept from version 1");
+        assert_eq!(v2.body["min_unit_minutes"], 1);
+        let doubled = place.record(&festival, Utc::now() - Duration::seconds(20), 2);
+        assert_eq!(doubled.status, 201, "{}", doubled.body);
+        assert_eq!(doubled.body["points"], "0.80");
+        assert_eq!(doubled.body["earning_rule_id"], v2.body["id"]);
+
+        // Nothing recorded earlier changed.
+        let again = place.coordinator.get(&format!("/v1/service-records/{}", now.id()));
+        assert_eq!(again.body["points"], "0.40");
+        let versions = bank.api.get(&format!("/v1/earning-rules?ledger_id={}", bank.ledger_id));
+        assert_eq!(versions.status, 200);
+        assert_eq!(versions.body["items"].as_array().unwrap().len(), 2);
+
+        // A general rule prices categories without one of their own.
+        let garden = bank.api.post(
+            "/v1/activities",
+            &json!({"organisation_id": place.id, "name": "Garden", "category": "greening"}),
+            None,
+        );
+        assert_eq!(garden.status, 201);
+        let general = rule(json!({"ledger_id": bank.ledger_id, "points_per_hour": "6", "min_unit_minutes": 1,
+                                  "effective_from": rfc3339(Utc::now() - Duration::seconds(30))}));
+        assert_eq!(general.status, 201, "{}", general.body);
+        assert_eq!(general.body["category"], "*");
+        let (gardener, _) = place.volunteer(&bank);
+        let r = place.coordinator.post(
+            "/v1/service-records",
+            &json!({"volunteer_id": gardener, "activity_id": garden.id(),
+                    "started_at": rfc3339(Utc::now() - Duration::seconds(20)), "minutes": 2}),
+            None,
+        );
+        assert_eq!(r.status, 201, "{}", r.body);
+        assert_eq!(r.body["points"], "0.20");
+        bank.assert_verified();
+    }
+
+    refusals_leave_no_trace(backend) {
+        let bank = Bank::new(backend);
+        let place = Community::new(&bank, "Green Lane");
+        let other = Community::new(&bank, "Far Away");
+        let (volunteer, wallet) = place.volunteer(&bank);
+        let (stranger, _) = other.volunteer(&bank);
+        let (resting, _) = place.volunteer(&bank);
+        let patched = bank.api.patch(&format!("/v1/volunteers/{resting}"), &json!({"status": "suspended"}));
+        assert_eq!(patched.status, 200, "{}", patched.body);
+        let retired = bank.api.post(
+            "/v1/activities",
+            &json!({"organisation_id": place.id, "name": "Retired", "category": "general"}),
+            None,
+        );
+        bank.api.patch(&format!("/v1/activities/{}", retired.id()), &json!({"active": false}));
+        let start = day(5) + Duration::hours(2);
+        let first = place.record(&volunteer, start, 120);
+        assert_eq!(first.status, 201, "{}", first.body);
+        let client_id = uuid::Uuid::now_v7().to_string();
+        let with_client = json!({"volunteer_id": volunteer, "activity_id": place.activity,
+            "started_at": rfc3339(day(6)), "minutes": 60, "client_id": client_id});
+        assert_eq!(place.coordinator.post("/v1/service-records", &with_client, None).status, 201);
+
+        let outsiders: Vec<Api> = [Role::Auditor, Role::PartnerStaff, Role::Volunteer]
+            .into_iter()
+            .map(|role| bank.as_role(role))
+            .collect();
+        let before = bank.snapshot();
+        let records_before = records_of(&bank.api, &volunteer).len();
+        let body = |changes: Value| {
+            let mut b = json!({"volunteer_id": volunteer, "activity_id": place.activity,
+                               "started_at": rfc3339(day(4)), "ended_at": rfc3339(day(4) + Duration::hours(1))});
+            for (k, v) in changes.as_object().unwrap() {
+                if v.is_null() { b.as_object_mut().unwrap().remove(k); } else { b[k] = v.clone(); }
+            }
+            b
+        };
+        let post = |api: &Api, b: Value| api.post("/v1/service-records", &b, Some(&fresh_key()));
+        let c = &place.coordinator;
+        let future = Utc::now() + Duration::hours(1);
+
+        post(c, body(json!({"ended_at": null, "minutes": 0}))).assert_invalid("minutes");
+        post(c, body(json!({"ended_at": rfc3339(day(4) - Duration::hours(1))}))).assert_invalid("ended_at");
+        post(c, body(json!({"ended_at": rfc3339(day(4))}))).assert_invalid("ended_at");
+        post(c, body(json!({"ended_at": rfc3339(day(4) + Duration::hours(25))}))).assert_invalid("ended_at");
+        post(c, body(json!({"ended_at": null, "minutes": -5}))).assert_problem(400, "validation_failed");
+        post(c, body(json!({"ended_at": null, "minutes": 100000}))).assert_invalid("minutes");
+        post(c, body(json!({"minutes": 60}))).assert_invalid("minutes");
+        post(c, body(json!({"ended_at": null}))).assert_invalid("ended_at");
+        post(c, body(json!({"started_at": rfc3339(future), "ended_at": rfc3339(future + Duration::hours(1))})))
+            .assert_invalid("ended_at");
+        post(c, body(json!({"volunteer_id": stranger}))).assert_invalid("volunteer_id");
+        post(c, body(json!({"activity_id": other.activity}))).assert_invalid("activity_id");
+        post(c, body(json!({"activity_id": retired.id()}))).assert_invalid("activity_id");
+        post(c, body(json!({"organisation_id": other.id}))).assert_invalid("organisation_id");
+        post(c, body(json!({"volunteer_id": uuid::Uuid::now_v7().to_string()}))).assert_invalid("volunteer_id");
+        post(c, body(json!({"volunteer_id": resting}))).assert_problem(422, "volunteer_inactive");
+        post(c, body(json!({"note": "a\u{0}b"}))).assert_problem(400, "validation_failed");
+        post(c, body(json!({"note": "x".repeat(2000)}))).assert_invalid("note");
+        post(c, body(json!({"points": "99.00"}))).assert_problem(400, "validation_failed");
+        post(c, body(json!({"started_at": "yesterday"}))).assert_problem(400, "validation_failed");
+        post(c, body(json!({"client_id": "not-a-uuid"}))).assert_problem(400, "validation_failed");
+        // Overlap, the unit and the caps.
+        post(c, body(json!({"started_at": rfc3339(start + Duration::minutes(119)),
+                             "ended_at": rfc3339(start + Duration::minutes(180))})))
+            .assert_problem(409, "overlapping_service");
+        post(c, body(json!({"ended_at": rfc3339(day(4) + Duration::minutes(14))}))).assert_problem(422, "service_too_short");
+        post(c, body(json!({"ended_at": rfc3339(day(4) + Duration::hours(13))}))).assert_problem(422, "service_cap_exceeded");
+        post(c, body(json!({"started_at": rfc3339(start + Duration::hours(3)),
+                             "ended_at": rfc3339(start + Duration::hours(14))})))
+            .assert_problem(422, "service_cap_exceeded");
+        // The same client id for other service.
+        let mut reused = with_client.clone();
+        reused["minutes"] = json!(90);
+        c.post("/v1/service-records", &reused, None).assert_problem(422, "client_id_reused");
+        // Roles that do not record service.
+        for outsider in &outsiders {
+            post(outsider, body(json!({}))).assert_problem(403, "forbidden");
+        }
+        // Rules: precision beyond the ledger, bounds, bad categories, not an admin.
+        let rule = |b: Value| bank.api.post("/v1/earning-rules", &b, None);
+        rule(json!({"ledger_id": bank.ledger_id, "points_per_hour": "1.001"})).assert_invalid("points_per_hour");
+        assert_eq!(rule(json!({"ledger_id": bank.ledger_id, "points_per_hour": 12})).status, 400);
+        rule(json!({"ledger_id": bank.ledger_id, "min_unit_minutes": 0})).assert_invalid("min_unit_minutes");
+        rule(json!({"ledger_id": bank.ledger_id, "max_minutes_per_day": 1441})).assert_invalid("max_minutes_per_day");
+        rule(json!({"ledger_id": bank.ledger_id, "category": "Ｅlderly"})).assert_invalid("category");
+        rule(json!({"ledger_id": bank.ledger_id, "campaign": {"multiplier": "0.5", "from": rfc3339(day(1)), "until": rfc3339(day(0))}}))
+            .assert_invalid("campaign.multiplier");
+        rule(json!({"ledger_id": bank.ledger_id, "campaign": {"multiplier": "2", "from": rfc3339(day(0)), "until": rfc3339(day(1))}}))
+            .assert_invalid("campaign.until");
+        rule(json!({"ledger_id": uuid::Uuid::now_v7().to_string()})).assert_invalid("ledger_id");
+        place.coordinator.post("/v1/earning-rules", &json!({"ledger_id": bank.ledger_id}), None)
+            .assert_problem(403, "forbidden");
+        let activity = |b: Value| bank.api.post("/v1/activities", &b, None);
+        activity(json!({"organisation_id": place.id, "name": "x", "category": "has space"})).assert_invalid("category");
+        activity(json!({"organisation_id": place.id, "name": "  ", "category": "general"})).assert_invalid("name");
+        activity(json!({"organisation_id": place.id, "name": "Retired", "category": "general"})).assert_problem(409, "conflict");
+        place.coordinator.post("/v1/activities", &json!({"organisation_id": place.id, "name": "Mine", "category": "general"}), None)
+            .assert_problem(403, "forbidden");
+
+        assert_eq!(bank.snapshot(), before, "a refusal moved the books");
+        assert_eq!(records_of(&bank.api, &volunteer).len(), records_before);
+        let rules = bank.api.get(&format!("/v1/earning-rules?ledger_id={}", bank.ledger_id));
+        assert!(rules.body["items"].as_array().unwrap().is_empty());
+        assert_eq!(bank.posted(&wallet), "30.00");
+        bank.assert_verified();
+    }
+
+    overlaps_and_caps_hold_under_concurrency(backend) {
+        let bank = Bank::new(backend);
+        let place = Community::new(&bank, "Green Lane");
+        let (volunteer, wallet) = place.volunteer(&bank);
+        let (server, second) = {
+            let server = Server::start(&bank.db);
+            let api = Api::new(&server.base, place.coordinator.token.clone());
+            (server, api)
+        };
+        let apis = [place.coordinator.clone(), second];
+        let post = |api: &Api, start: DateTime<Utc>, minutes: i64| {
+            api.post(
+                "/v1/service-records",
+                &json!({"volunteer_id": volunteer, "activity_id": place.activity,
+                        "started_at": rfc3339(start), "minutes": minutes}),
+                Some(&fresh_key()),
+            )
+        };
+
+        // Sixteen clients over two processes record the same hour: one wins.
+        let same = day(10) + Duration::hours(3);
+        let statuses = in_parallel(16, |i| {
+            let r = post(&apis[i % 2], same + Duration::minutes(i as i64), 60);
+            if r.status != 201 { r.assert_problem(409, "overlapping_service"); }
+            r.status
+        });
+        assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 1, "{statuses:?}");
+
+        // Twenty separate hours of one day against a 12-hour cap: exactly 12.
+        // The scheme's day is China's (UTC+8): it starts at 16:00 UTC.
+        let local_midnight = day(20) - Duration::hours(8);
+        let statuses = in_parallel(20, |i| {
+            let r = post(&apis[i % 2], local_midnight + Duration::hours(i as i64), 60);
+            if r.status != 201 { r.assert_problem(422, "service_cap_exceeded"); }
+            r.status
+        });
+        assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 12, "{statuses:?}");
+
+        let records = records_of(&bank.api, &volunteer);
+        assert_eq!(records.len(), 13);
+        let minutes: i64 = records.iter().map(|r| r["minutes"].as_i64().unwrap()).sum();
+        assert_eq!(minutes, 13 * 60);
+        assert_eq!(bank.posted(&wallet), "130.00");
+        assert_eq!(hours_credits(&bank).len(), 13, "one credit per record, no more");
+        drop(server);
+        bank.assert_verified();
+    }
+
+    client_ids_credit_once_under_retries_and_races(backend) {
+        let bank = Bank::new(backend);
+        let place = Community::new(&bank, "Green Lane");
+        let (volunteer, wallet) = place.volunteer(&bank);
+        let body = json!({"volunteer_id": volunteer, "activity_id": place.activity,
+            "started_at": rfc3339(day(2)), "minutes": 60, "client_id": uuid::Uuid::now_v7().to_string()});
+        let replies = in_parallel(8, |_| place.coordinator.post("/v1/service-records", &body, None));
+        let made: Vec<&Reply> = replies.iter().filter(|r| r.status == 201).collect();
+        assert_eq!(made.len(), 1, "{:?}", replies.iter().map(|r| r.status).collect::<Vec<_>>());
+        let id = made[0].id();
+        for r in &replies {
+            assert!(r.status == 201 || r.status == 200, "{}", r.body);
+            assert_eq!(r.id(), id);
+            assert_eq!(r.header("location"), Some(format!("/v1/service-records/{id}").as_str()));
+        }
+        // A retry much later, as an offline phone would send it.
+        let again = place.coordinator.post("/v1/service-records", &body, None);
+        assert_eq!(again.status, 200, "{}", again.body);
+        assert_eq!(again.id(), id);
+        assert_eq!(bank.posted(&wallet), "10.00");
+        assert_eq!(records_of(&bank.api, &volunteer).len(), 1);
+        // And with an Idempotency-Key: replayed byte for byte.
+        let key = fresh_key();
+        let mut keyed = body.clone();
+        keyed["client_id"] = json!(uuid::Uuid::now_v7().to_string());
+        keyed["started_at"] = json!(rfc3339(day(3)));
+        let first = place.coordinator.post("/v1/service-records", &keyed, Some(&key));
+        let replay = place.coordinator.post("/v1/service-records", &keyed, Some(&key));
+        assert_eq!(first.status, 201);
+        assert_eq!((replay.status, replay.text.as_str()), (201, first.text.as_str()));
+        assert_eq!(replay.header("idempotent-replayed"), Some("true"));
+        assert_eq!(bank.posted(&wallet), "20.00");
+        bank.assert_verified();
+    }
+
+    answered_service_survives_sigkill(backend) {
+        let mut bank = Bank::new(backend);
+        let place = Community::new(&bank, "Green Lane");
+        let volunteers: Vec<String> = (0..6).map(|_| place.volunteer(&bank).0).collect();
+        let base = bank.server.base.clone();
+        let token = place.coordinator.token.clone().unwrap();
+        let answered = Mutex::new(Vec::new());
+        let stop = AtomicBool::new(false);
+        let deadline = Instant::now() + StdDuration::from_secs(3);
+        let first_day = Utc.with_ymd_and_hms(2020, 1, 1, 2, 0, 0).unwrap();
+        std::thread::scope(|s| {
+            for (t, volunteer) in volunteers.iter().enumerate() {
+                let (base, token, answered, stop, activity) = (&base, &token, &answered, &stop, &place.activity);
+                s.spawn(move || {
+                    let http = reqwest::blocking::Client::builder().timeout(StdDuration::from_secs(20)).build().unwrap();
+                    let mut n = 0i64;
+                    while !stop.load(Ordering::Relaxed) && Instant::now() < deadline {
+                        // One record a day, so no cap or overlap refuses any.
+                        let start = first_day + Duration::days(n);
+                        n += 1;
+                        let sent = http
+                            .post(format!("{base}/v1/service-records"))
+                            .bearer_auth(token)
+                            .header("Idempotency-Key", fresh_key())
+                            .json(&json!({"volunteer_id": volunteer, "activity_id": activity,
+                                          "started_at": rfc3339(start), "minutes": 30 + t as i64}))
+                            .send()
+                            .and_then(|r| Ok((r.status().as_u16(), r.json::<Value>()?)));
+                        match sent {
+                            Ok((201, reply)) => answered.lock().unwrap().push(reply),
+                            Ok((status, reply)) => panic!("unexpected {status}: {reply}"),
+                            Err(_) => break,
+                        }
+                    }
+                });
+            }
+            std::thread::sleep(StdDuration::from_millis(1500));
+            bank.server.kill9();
+            stop.store(true, Ordering::Relaxed);
+        });
+        let answered = answered.into_inner().unwrap();
+        assert!(!answered.is_empty(), "nothing was answered before the kill");
+
+        bank.restart();
+        for reply in &answered {
+            let record = bank.api.get(&format!("/v1/service-records/{}", reply["id"].as_str().unwrap()));
+            assert_eq!(record.status, 200, "an answered record is gone: {reply}");
+            assert_eq!(record.body["points"], reply["points"]);
+            let transfer = bank.api.get(&format!("/v1/transfers/{}", reply["transfer_id"].as_str().unwrap()));
+            assert_eq!(transfer.status, 200, "an answered credit is gone: {reply}");
+        }
+        // No record without its credit, no credit without its record.
+        let records: usize = volunteers.iter().map(|v| records_of(&bank.api, v).len()).sum();
+        let credits = hours_credits(&bank);
+        assert_eq!(records, credits.len());
+        assert!(records >= answered.len());
+        for credit in &credits {
+            let id = credit["metadata"]["service_record_id"].as_str().unwrap();
+            assert_eq!(bank.api.get(&format!("/v1/service-records/{id}")).status, 200);
+        }
+        bank.assert_verified();
+    }
+}
