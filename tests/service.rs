@@ -556,3 +556,152 @@ on_both_backends! {
         bank.assert_verified();
     }
 }
+
+fn batch_record(place: &Community, volunteer: &str, start: DateTime<Utc>, minutes: i64) -> Value {
+    json!({"volunteer_id": volunteer, "activity_id": place.activity, "started_at": rfc3339(start),
+           "minutes": minutes, "client_id": uuid::Uuid::now_v7().to_string()})
+}
+
+fn send_batch(api: &Api, records: &[Value]) -> Reply {
+    api.post(
+        "/v1/service-records/batch",
+        &json!({"records": records}),
+        None,
+    )
+}
+
+on_both_backends! {
+    a_batch_records_each_on_its_own(backend) {
+        let bank = Bank::new(backend);
+        let place = Community::new(&bank, "Green Lane");
+        let (a, wallet_a) = place.volunteer(&bank);
+        let (b, wallet_b) = place.volunteer(&bank);
+        let mut records = vec![
+            batch_record(&place, &a, day(3), 60),
+            batch_record(&place, &b, day(3), 90),
+            batch_record(&place, &a, day(3) + Duration::minutes(30), 60),
+        ];
+        let mut unknown = batch_record(&place, &b, day(4), 60);
+        unknown["bogus"] = json!(1);
+        records.push(unknown);
+        let mut anonymous = batch_record(&place, &b, day(5), 60);
+        anonymous.as_object_mut().unwrap().remove("client_id");
+        records.push(anonymous);
+        records.push(records[0].clone());
+        let mut nul = batch_record(&place, &b, day(6), 60);
+        nul["note"] = json!("\u{0}");
+        records.push(nul);
+        records.push(json!("not a record"));
+        records.push(batch_record(&place, &a, day(2), 60));
+
+        let r = send_batch(&place.coordinator, &records);
+        assert_eq!(r.status, 200, "{}", r.body);
+        let statuses: Vec<i64> = r.body["results"].as_array().unwrap().iter().map(|i| i["status"].as_i64().unwrap()).collect();
+        assert_eq!(statuses, vec![201, 201, 409, 400, 400, 200, 400, 400, 201]);
+        let results = &r.body["results"];
+        assert_eq!(results[2]["problem"]["code"], "overlapping_service");
+        assert_eq!(results[3]["problem"]["errors"][0]["field"], "records[3].bogus");
+        assert_eq!(results[4]["problem"]["errors"][0]["field"], "client_id");
+        assert_eq!(results[5]["record"]["id"], results[0]["record"]["id"]);
+        assert_eq!(results[7]["problem"]["errors"][0]["field"], "records[7]");
+        assert_eq!((r.body["created"].as_i64(), r.body["found"].as_i64(), r.body["refused"].as_i64()), (Some(3), Some(1), Some(5)));
+        assert_eq!(results[0]["client_id"], records[0]["client_id"]);
+        assert_eq!(bank.posted(&wallet_a), "20.00");
+        assert_eq!(bank.posted(&wallet_b), "15.00");
+
+        // The phone sends it all again: nothing is credited twice.
+        let again = send_batch(&place.coordinator, &records);
+        let statuses: Vec<i64> = again.body["results"].as_array().unwrap().iter().map(|i| i["status"].as_i64().unwrap()).collect();
+        assert_eq!(statuses, vec![200, 200, 409, 400, 400, 200, 400, 400, 200]);
+        assert_eq!(bank.posted(&wallet_a), "20.00");
+        assert_eq!(bank.posted(&wallet_b), "15.00");
+
+        // Over the limit, empty, or not a batch: refused whole, nothing recorded.
+        let before = bank.snapshot();
+        let many: Vec<Value> = (0..501).map(|i| batch_record(&place, &b, day(30 + i), 60)).collect();
+        send_batch(&place.coordinator, &many).assert_invalid("records");
+        send_batch(&place.coordinator, &[]).assert_invalid("records");
+        place.coordinator.post("/v1/service-records/batch", &json!([records[0]]), None).assert_problem(400, "validation_failed");
+        send_batch(&bank.as_role(Role::Auditor), &records[..1]).assert_problem(403, "forbidden");
+        assert_eq!(bank.snapshot(), before);
+        bank.assert_verified();
+    }
+
+    two_phones_syncing_one_batch_credit_each_record_once(backend) {
+        let bank = Bank::new(backend);
+        let place = Community::new(&bank, "Green Lane");
+        let volunteers: Vec<(String, String)> = (0..5).map(|_| place.volunteer(&bank)).collect();
+        let records: Vec<Value> = (0..60)
+            .map(|i| batch_record(&place, &volunteers[i % 5].0, day(40 + i as i64), 60))
+            .collect();
+        let (server, second) = {
+            let server = Server::start(&bank.db);
+            let api = Api::new(&server.base, place.coordinator.token.clone());
+            (server, api)
+        };
+        let apis = [place.coordinator.clone(), second];
+        let replies = in_parallel(4, |i| send_batch(&apis[i % 2], &records));
+        let mut created = 0;
+        for r in &replies {
+            assert_eq!(r.status, 200, "{}", r.body);
+            assert_eq!(r.body["refused"], 0, "{}", r.body);
+            created += r.body["created"].as_i64().unwrap();
+        }
+        assert_eq!(created, 60, "each record made exactly once");
+        for (_, wallet) in &volunteers {
+            assert_eq!(bank.posted(wallet), "120.00");
+        }
+        assert_eq!(hours_credits(&bank).len(), 60);
+        drop(server);
+        bank.assert_verified();
+    }
+
+    answered_batches_survive_sigkill(backend) {
+        let mut bank = Bank::new(backend);
+        let place = Community::new(&bank, "Green Lane");
+        let volunteers: Vec<String> = (0..4).map(|_| place.volunteer(&bank).0).collect();
+        let answered = Mutex::new(Vec::new());
+        let stop = AtomicBool::new(false);
+        let coordinator = place.coordinator.clone();
+        let first_day = Utc.with_ymd_and_hms(2019, 1, 1, 2, 0, 0).unwrap();
+        std::thread::scope(|s| {
+            for (t, volunteer) in volunteers.iter().enumerate() {
+                let (answered, stop, coordinator, place) = (&answered, &stop, &coordinator, &place);
+                s.spawn(move || {
+                    let mut n = 0i64;
+                    while !stop.load(Ordering::Relaxed) {
+                        let records: Vec<Value> = (0..20)
+                            .map(|k| batch_record(place, volunteer, first_day + Duration::days(n + k), 30 + t as i64))
+                            .collect();
+                        n += 20;
+                        let sent = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| send_batch(coordinator, &records)));
+                        match sent {
+                            Ok(r) if r.status == 200 => {
+                                for item in r.body["results"].as_array().unwrap() {
+                                    assert_eq!(item["status"], 201, "{item}");
+                                    answered.lock().unwrap().push(item["record"].clone());
+                                }
+                            }
+                            Ok(r) => panic!("unexpected {}: {}", r.status, r.body),
+                            Err(_) => break,
+                        }
+                    }
+                });
+            }
+            std::thread::sleep(StdDuration::from_millis(1500));
+            bank.server.kill9();
+            stop.store(true, Ordering::Relaxed);
+        });
+        let answered = answered.into_inner().unwrap();
+        assert!(!answered.is_empty(), "no batch was answered before the kill");
+        bank.restart();
+        for record in &answered {
+            let got = bank.api.get(&format!("/v1/service-records/{}", record["id"].as_str().unwrap()));
+            assert_eq!(got.status, 200, "an answered record is gone: {record}");
+        }
+        let records: usize = volunteers.iter().map(|v| records_of(&bank.api, v).len()).sum();
+        assert_eq!(records, hours_credits(&bank).len(), "a record without its credit, or the reverse");
+        assert!(records >= answered.len());
+        bank.assert_verified();
+    }
+}

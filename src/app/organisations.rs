@@ -98,6 +98,7 @@ pub struct OrganisationQuery {
 }
 
 /// A stored node.
+#[derive(Clone, Debug)]
 pub struct Node {
     pub row: OrganisationRow,
 }

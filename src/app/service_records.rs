@@ -3,6 +3,8 @@
 //! time and credits the volunteer's wallet from the issuance account, the
 //! record and its transfer in one act (`service_act`).
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -12,7 +14,7 @@ use super::activities::ActivityView;
 use super::answer::Answer;
 use super::caller::Caller;
 use super::idempotency::Claim;
-use super::organisations::{find, named};
+use super::organisations::{Node, find};
 use super::page::{Limit, Page};
 use super::service_act::{ServiceAct, ServiceRecorded};
 use crate::domain::service::hours_text;
@@ -21,6 +23,7 @@ use crate::domain::{
     Role, ServiceRecordId, ServiceSpan, ServiceStatus, TransferId, UserId, VolunteerId,
 };
 use crate::error::{AppError, ErrorCode};
+use crate::store::activities::ActivityRow;
 use crate::store::service_records::{self, ServiceRecordFilter, ServiceRecordRow};
 use crate::store::{DbConnection, activities, ledgers, volunteers};
 
@@ -30,6 +33,8 @@ const READERS: &[Role] = &[Role::Admin, Role::Coordinator, Role::Auditor];
 /// Service may end this far after the server's clock: phones' clocks drift.
 pub const CLOCK_SKEW_MINUTES: i64 = 5;
 const MAX_NOTE_BYTES: usize = 1024;
+/// The most records one batch may carry.
+pub const MAX_BATCH: usize = 500;
 
 /// Service one volunteer did. Give `ended_at` or `minutes`, not both.
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
@@ -244,26 +249,86 @@ fn span_of(request: &RecordServiceRequest, now: DateTime<Utc>) -> Result<Service
     Ok(span)
 }
 
+/// What preparing records reads more than once (a batch names the same
+/// activity, place and ledger again and again): read once per request.
+#[derive(Default)]
+pub struct Lookups {
+    nodes: HashMap<OrganisationId, Option<Node>>,
+    activities: HashMap<ActivityId, Option<ActivityRow>>,
+    ledgers: HashMap<AccountId, (LedgerId, Option<AccountId>)>,
+}
+
+impl Lookups {
+    fn node(
+        &mut self,
+        conn: &mut DbConnection,
+        id: &OrganisationId,
+    ) -> Result<Option<Node>, AppError> {
+        if let Some(found) = self.nodes.get(id) {
+            return Ok(found.clone());
+        }
+        let found = find(conn, id)?;
+        self.nodes.insert(*id, found.clone());
+        Ok(found)
+    }
+
+    fn activity(
+        &mut self,
+        conn: &mut DbConnection,
+        id: &ActivityId,
+    ) -> Result<Option<ActivityRow>, AppError> {
+        if let Some(found) = self.activities.get(id) {
+            return Ok(found.clone());
+        }
+        let found = activities::get(conn, id)?;
+        self.activities.insert(*id, found.clone());
+        Ok(found)
+    }
+
+    /// The wallet's ledger and that ledger's issuance account.
+    fn ledger_of(
+        &mut self,
+        conn: &mut DbConnection,
+        wallet: &AccountId,
+    ) -> Result<(LedgerId, Option<AccountId>), AppError> {
+        if let Some(found) = self.ledgers.get(wallet) {
+            return Ok(*found);
+        }
+        let account = crate::store::accounts::get(conn, wallet)?
+            .ok_or_else(|| AppError::internal("volunteer wallet missing"))?;
+        let ledger = ledgers::get(conn, &account.ledger_id)?
+            .ok_or_else(|| AppError::internal("wallet ledger missing"))?;
+        let found = (ledger.id, ledger.issuance_account_id);
+        self.ledgers.insert(*wallet, found);
+        Ok(found)
+    }
+}
+
 /// Checks a request against the caller's scope and the records it names, and
 /// prepares the act. Rules and caps are checked inside the act, against the
 /// batch's state.
 pub fn prepare(
     conn: &mut DbConnection,
+    lookups: &mut Lookups,
     caller: &Caller,
     request: &RecordServiceRequest,
     span: ServiceSpan,
     zone: chrono::FixedOffset,
 ) -> Result<ServiceAct, AppError> {
-    let volunteer = volunteers::get(conn, &request.volunteer_id)?.ok_or_else(|| {
-        AppError::invalid_field("volunteer_id", "no such volunteer in your scope")
-    })?;
-    let home = find(conn, &volunteer.organisation_id)?
+    let no_volunteer =
+        || AppError::invalid_field("volunteer_id", "no such volunteer in your scope");
+    let volunteer = volunteers::get(conn, &request.volunteer_id)?.ok_or_else(no_volunteer)?;
+    let home = lookups
+        .node(conn, &volunteer.organisation_id)?
         .filter(|n| caller.covers(RECORDERS, n.path()))
-        .ok_or_else(|| {
-            AppError::invalid_field("volunteer_id", "no such volunteer in your scope")
-        })?;
+        .ok_or_else(no_volunteer)?;
     let place = match &request.organisation_id {
-        Some(id) => named(conn, caller, RECORDERS, "organisation_id", id)?,
+        Some(id) => lookups
+            .node(conn, id)?
+            .filter(|n| caller.covers(RECORDERS, n.path()))
+            .ok_or_else(|| {
+                AppError::invalid_field("organisation_id", "no such organisation in your scope")
+            })?,
         None => home,
     };
     if place.kind() == OrganisationKind::Partner {
@@ -273,8 +338,12 @@ pub fn prepare(
         ));
     }
     let no_activity = || AppError::invalid_field("activity_id", "no such activity offered here");
-    let activity = activities::get(conn, &request.activity_id)?.ok_or_else(no_activity)?;
-    let owner = find(conn, &activity.organisation_id)?.ok_or_else(no_activity)?;
+    let activity = lookups
+        .activity(conn, &request.activity_id)?
+        .ok_or_else(no_activity)?;
+    let owner = lookups
+        .node(conn, &activity.organisation_id)?
+        .ok_or_else(no_activity)?;
     if !owner.path().contains(place.path()) {
         return Err(no_activity());
     }
@@ -284,11 +353,8 @@ pub fn prepare(
             "the activity is inactive",
         ));
     }
-    let wallet = crate::store::accounts::get(conn, &volunteer.account_id)?
-        .ok_or_else(|| AppError::internal("volunteer wallet missing"))?;
-    let ledger = ledgers::get(conn, &wallet.ledger_id)?
-        .ok_or_else(|| AppError::internal("wallet ledger missing"))?;
-    let issuance: AccountId = ledger.issuance_account_id.ok_or_else(|| {
+    let (ledger_id, issuance) = lookups.ledger_of(conn, &volunteer.account_id)?;
+    let issuance: AccountId = issuance.ok_or_else(|| {
         AppError::new(
             ErrorCode::AccountNotFound,
             "the volunteer's ledger has no issuance account to credit service from",
@@ -300,7 +366,7 @@ pub fn prepare(
         volunteer_id: volunteer.id,
         wallet: volunteer.account_id,
         issuance,
-        ledger_id: ledger.id,
+        ledger_id,
         activity: ActivityView::new(&activity),
         category: activity.category,
         organisation_id: place.id(),
@@ -357,10 +423,73 @@ impl App {
         let act = {
             let (caller, zone) = (caller.clone(), self.service_zone);
             self.store
-                .run(move |conn| prepare(conn, &caller, &request, span, zone))
+                .run(move |conn| {
+                    prepare(conn, &mut Lookups::default(), &caller, &request, span, zone)
+                })
                 .await?
         };
         self.writer.submit(act, claim).await
+    }
+
+    /// Records a batch of service, each record on its own: a refusal of one
+    /// is its answer alone. Every record carries its client id, so a batch
+    /// sent again (an offline phone retrying) credits nothing twice.
+    pub async fn record_service_batch(
+        &self,
+        caller: &Caller,
+        records: Vec<Result<RecordServiceRequest, AppError>>,
+    ) -> Result<Vec<Result<ServiceRecorded, AppError>>, AppError> {
+        caller.require_any(RECORDERS)?;
+        if records.is_empty() || records.len() > MAX_BATCH {
+            return Err(AppError::invalid_field(
+                "records",
+                format!("1 to {MAX_BATCH} records a batch"),
+            ));
+        }
+        let now = Utc::now();
+        let checked: Vec<Result<(RecordServiceRequest, ServiceSpan), AppError>> = records
+            .into_iter()
+            .map(|r| {
+                let request = r?;
+                if request.client_id.is_none() {
+                    return Err(AppError::invalid_field(
+                        "client_id",
+                        "every record of a batch carries its client id (a UUID)",
+                    ));
+                }
+                let span = span_of(&request, now)?;
+                Ok((request, span))
+            })
+            .collect();
+        let prepared = {
+            let (caller, zone) = (caller.clone(), self.service_zone);
+            self.store
+                .run(move |conn| {
+                    let mut lookups = Lookups::default();
+                    Ok(checked
+                        .into_iter()
+                        .map(|c| {
+                            let (request, span) = c?;
+                            prepare(conn, &mut lookups, &caller, &request, span, zone)
+                        })
+                        .collect::<Vec<_>>())
+                })
+                .await?
+        };
+        // Every act is queued before any answer is awaited, so the writer
+        // commits them in as few batches as it can.
+        let pending: Vec<_> = prepared
+            .into_iter()
+            .map(|act| act.and_then(|act| self.writer.enqueue(act, None)))
+            .collect();
+        let mut answers = Vec::with_capacity(pending.len());
+        for p in pending {
+            answers.push(match p {
+                Ok(p) => p.answer().await.and_then(|a| a.outcome),
+                Err(refusal) => Err(refusal),
+            });
+        }
+        Ok(answers)
     }
 
     pub async fn get_service_record(

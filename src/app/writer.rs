@@ -182,6 +182,16 @@ impl Writer {
         act: A,
         claim: Option<Claim>,
     ) -> Result<Answer<A::Outcome>, AppError> {
+        self.enqueue(act, claim)?.answer().await
+    }
+
+    /// Queues an act now; its answer is awaited later (many acts queued at
+    /// once are committed together).
+    pub fn enqueue<A: Act>(
+        &self,
+        act: A,
+        claim: Option<Claim>,
+    ) -> Result<Pending<A::Outcome>, AppError> {
         let (reply, answer) = oneshot::channel();
         self.jobs
             .send(Box::new(Queued {
@@ -191,7 +201,16 @@ impl Writer {
                 reply,
             }))
             .map_err(|_| AppError::new(ErrorCode::ServiceUnavailable, "shutting down"))?;
-        answer
+        Ok(Pending(answer))
+    }
+}
+
+/// The answer to a queued act, still to come.
+pub struct Pending<O>(oneshot::Receiver<Reply<O>>);
+
+impl<O> Pending<O> {
+    pub async fn answer(self) -> Result<Answer<O>, AppError> {
+        self.0
             .await
             .map_err(|_| AppError::internal("the writer dropped a request"))?
     }

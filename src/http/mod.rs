@@ -68,6 +68,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .service(volunteers::update_volunteer)
     .service(volunteers::volunteer_summary)
     .service(service_records::record_service)
+    .service(service_records::record_service_batch)
     .service(service_records::list_service_records)
     .service(service_records::get_service_record)
     .service(activities::create_activity)

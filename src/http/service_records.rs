@@ -1,6 +1,8 @@
 //! `/v1/service-records`
 
 use actix_web::{HttpResponse, get, post, web};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::extract::{Authenticated, IdempotencyKey, JsonObject, Query};
 use super::respond::{created, found};
@@ -89,4 +91,176 @@ pub async fn get_service_record(
     Ok(web::Json(
         app.get_service_record(&caller, id.into_inner()).await?,
     ))
+}
+
+/// A batch of service records as sent: each record is read on its own, so
+/// one that does not parse is refused alone.
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(examples(json!({"records": [{
+    "volunteer_id": "0193a5b0-7e1a-7c3e-9a41-3f5e2b7c9d08",
+    "activity_id": "0193a5b0-7e1a-7c3e-9a41-3f5e2b7c9d21",
+    "started_at": "2026-03-14T09:00:00+08:00",
+    "minutes": 120,
+    "client_id": "0193a5b0-7e1a-7c3e-9a41-3f5e2b7c9d40"
+}]})))]
+#[serde(deny_unknown_fields)]
+pub struct ServiceBatchBody {
+    /// 1 to 500 records, each with its `client_id`.
+    #[schema(value_type = Vec<RecordServiceRequest>, min_items = 1, max_items = 500)]
+    pub records: Vec<serde_json::Value>,
+}
+
+/// What became of one record of a batch.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(examples(json!({
+    "index": 0,
+    "client_id": "0193a5b0-7e1a-7c3e-9a41-3f5e2b7c9d40",
+    "status": 409,
+    "problem": {
+        "type": "/problems/overlapping_service",
+        "title": "The volunteer already has service recorded at that time",
+        "status": 409,
+        "detail": "the volunteer already has service from 2026-03-14T01:00:00+00:00 to 2026-03-14T03:00:00+00:00 (record 0193a5b0-7e1a-7c3e-9a41-3f5e2b7c9d50)",
+        "code": "overlapping_service"
+    }
+})))]
+pub struct ServiceBatchItem {
+    /// The record's place in the batch, from 0.
+    pub index: usize,
+    /// The record's client id, as sent.
+    pub client_id: Option<String>,
+    /// 201 made now, 200 made before under this client id, or the refusal's status.
+    pub status: u16,
+    /// The record and the new balance, when it was made (now or before).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub record: Option<ServiceReceipt>,
+    /// Why it was refused.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problem: Option<Problem>,
+}
+
+/// The outcome of each record of a batch, in the order sent.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(examples(json!({"created": 1, "found": 0, "refused": 0, "results": [{
+    "index": 0,
+    "client_id": "0193a5b0-7e1a-7c3e-9a41-3f5e2b7c9d40",
+    "status": 201,
+    "record": {
+        "id": "0193a5b0-7e1a-7c3e-9a41-3f5e2b7c9d50",
+        "client_id": "0193a5b0-7e1a-7c3e-9a41-3f5e2b7c9d40",
+        "volunteer_id": "0193a5b0-7e1a-7c3e-9a41-3f5e2b7c9d08",
+        "activity_id": "0193a5b0-7e1a-7c3e-9a41-3f5e2b7c9d21",
+        "organisation_id": "0193a5b0-7e1a-7c3e-9a41-3f5e2b7c9d0b",
+        "ledger_id": "0193a5b0-7e1a-7c3e-9a41-3f5e2b7c9d01",
+        "started_at": "2026-03-14T01:00:00Z",
+        "ended_at": "2026-03-14T03:00:00Z",
+        "minutes": 120,
+        "hours": "2.00",
+        "points": "20.00",
+        "earning_rule_id": null,
+        "status": "credited",
+        "transfer_id": "0193a5b0-7e1a-7c3e-9a41-3f5e2b7c9d51",
+        "recorded_by": "0193a5b0-7e1a-7c3e-9a41-3f5e2b7c9d02",
+        "note": null,
+        "created_at": "2026-03-14T03:35:00Z",
+        "balance": "20.00"
+    }
+}]})))]
+pub struct ServiceBatchView {
+    /// Records made by this request.
+    pub created: usize,
+    /// Records found made before under their client ids.
+    pub found: usize,
+    /// Records refused.
+    pub refused: usize,
+    /// One entry per record sent.
+    pub results: Vec<ServiceBatchItem>,
+}
+
+/// Record up to 500 records at once, as a phone syncs what it recorded
+/// offline. Each record carries its `client_id` and succeeds or fails on its
+/// own; a record already received is answered as before and never credited
+/// twice, so a whole batch may be sent again safely.
+#[utoipa::path(
+    post, path = "/v1/service-records/batch", tag = "service",
+    request_body = ServiceBatchBody,
+    responses(
+        (status = 200, description = "Each record's outcome", body = ServiceBatchView),
+        (status = 400, description = "Not a batch, or more than 500 records", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a coordinator or administrator", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/v1/service-records/batch")]
+pub async fn record_service_batch(
+    app: web::Data<App>,
+    Authenticated(caller): Authenticated,
+    body: JsonObject<ServiceBatchBody>,
+) -> Result<web::Json<ServiceBatchView>, AppError> {
+    let client_ids: Vec<Option<String>> = body
+        .0
+        .records
+        .iter()
+        .map(|r| {
+            r.get("client_id")
+                .and_then(|c| c.as_str())
+                .map(str::to_string)
+        })
+        .collect();
+    let requests = body
+        .0
+        .records
+        .into_iter()
+        .enumerate()
+        .map(|(i, record)| parse_record(i, record))
+        .collect();
+    let answers = app.record_service_batch(&caller, requests).await?;
+    let mut view = ServiceBatchView {
+        created: 0,
+        found: 0,
+        refused: 0,
+        results: Vec::with_capacity(answers.len()),
+    };
+    for (index, (answer, client_id)) in answers.into_iter().zip(client_ids).enumerate() {
+        let (status, record, problem) = match answer {
+            Ok(made) if made.first_time => {
+                view.created += 1;
+                (201, Some(made.receipt), None)
+            }
+            Ok(made) => {
+                view.found += 1;
+                (200, Some(made.receipt), None)
+            }
+            Err(refusal) => {
+                view.refused += 1;
+                (refusal.code.status(), None, Some(refusal.problem()))
+            }
+        };
+        view.results.push(ServiceBatchItem {
+            index,
+            client_id,
+            status,
+            record,
+            problem,
+        });
+    }
+    Ok(web::Json(view))
+}
+
+/// One record of a batch, read as a single request would be; a field that
+/// does not parse is named with the record's place (`records[3].minutes`).
+fn parse_record(index: usize, record: serde_json::Value) -> Result<RecordServiceRequest, AppError> {
+    if !record.is_object() {
+        return Err(AppError::invalid_field(
+            format!("records[{index}]"),
+            "must be a JSON object",
+        ));
+    }
+    serde_path_to_error::deserialize(record).map_err(|e| {
+        let path = match e.path().to_string().as_str() {
+            "." => format!("records[{index}]"),
+            inner => format!("records[{index}].{inner}"),
+        };
+        super::problem::body_error(&path, e.inner())
+    })
 }
