@@ -39,14 +39,17 @@ USERNAME = "bench"
 FUND_AMOUNT = "1000000.00"
 BACKENDS = ("sqlite", "postgres")
 TRANSFER_CASES = ("spread", "hot", "few", "counter")
-CASES = TRANSFER_CASES + ("scope",)
+CASES = TRANSFER_CASES + ("scope", "batch")
 SCOPE_LUA = os.path.join(BENCH_DIR, "accounts_page.lua")
+BATCH_LUA = os.path.join(BENCH_DIR, "service_batch.lua")
 
 # Targets from bench/README.md, checked with --check.
 HOT_RPS_TARGET = {"sqlite": 10000, "postgres": 4000}
 # few and counter on PostgreSQL: at least this share of hot's throughput.
 FEW_SHARE_OF_HOT = 0.8
 P99_MS_TARGET = 50
+# The batch case: service records a second, 500 to a request.
+BATCH_RECORDS_TARGET = {"sqlite": 20000, "postgres": 8000}
 RSS_MB_TARGET = 150
 
 
@@ -71,6 +74,10 @@ def parse_args():
     p.add_argument("--scope-connections", type=int, default=8,
                    help="wrk connections in the scope case: coordinators reading at once "
                         "(default 8); its p99 is a latency at that load, not at saturation")
+    p.add_argument("--batch-volunteers", type=int, default=1_000,
+                   help="volunteers the batch case records service for (default 1000)")
+    p.add_argument("--batch-connections", type=int, default=4,
+                   help="wrk connections in the batch case: phones syncing at once (default 4)")
     p.add_argument("--duration", type=int, default=20, help="seconds per case (default 20)")
     p.add_argument("--connections", type=int, default=64, help="wrk connections (default 64)")
     p.add_argument("--threads", type=int, default=2, help="wrk threads (default 2)")
@@ -275,7 +282,10 @@ class Api:
             return json.loads(raw) if raw else {}
 
     def login(self, password):
-        reply = self.post("/v1/auth/token", {"username": USERNAME, "password": password})
+        return self.login_as(USERNAME, password)
+
+    def login_as(self, username, password):
+        reply = self.post("/v1/auth/token", {"username": username, "password": password})
         self.token = reply["access_token"]
         return self.token
 
@@ -312,16 +322,25 @@ def seed(api, info, count, workers, run_id, deadline):
     return ids
 
 
-def run_wrk(args, case, port, files, issuance, run_id, partner):
+def case_connections(args, case):
+    return {"scope": args.scope_connections,
+            "batch": args.batch_connections}.get(case, args.connections)
+
+
+def run_wrk(args, case, port, files, issuance, run_id, partner, activity=""):
     env = dict(os.environ,
                TIMEBANK_BENCH_CASE=case,
                TIMEBANK_BENCH_ACCOUNTS=files["accounts"],
+               TIMEBANK_BENCH_VOLUNTEERS=files["volunteers"],
+               TIMEBANK_BENCH_ACTIVITY=activity,
+               TIMEBANK_BENCH_THREADS=str(args.threads),
+               TIMEBANK_BENCH_UUID_PREFIX=secrets.token_hex(4),
                TIMEBANK_BENCH_TOKEN=files["token"],
                TIMEBANK_BENCH_ISSUANCE=issuance,
                TIMEBANK_BENCH_PARTNER=partner,
                TIMEBANK_BENCH_RUN_ID=run_id)
-    script = SCOPE_LUA if case == "scope" else LUA_SCRIPT
-    connections = args.scope_connections if case == "scope" else args.connections
+    script = {"scope": SCOPE_LUA, "batch": BATCH_LUA}.get(case, LUA_SCRIPT)
+    connections = case_connections(args, case)
     cmd = ["wrk", f"-t{args.threads}", f"-c{connections}", f"-d{args.duration}s",
            "--timeout", "10s", "-s", script, f"http://{HOST}:{port}/"]
     log(f"{case}: {' '.join(cmd)}")
@@ -365,6 +384,7 @@ def bench_backend(backend, args, binary, run_id):
                    TIMEBANK_ACCESS_TOKEN_TTL_SECONDS="3600",
                    TIMEBANK_BOOTSTRAP_PASSWORD=password)
         files = {"accounts": os.path.join(workdir, "accounts.txt"),
+                 "volunteers": os.path.join(workdir, "volunteers.txt"),
                  "token": os.path.join(workdir, "token.txt")}
 
         def start_server(label):
@@ -398,18 +418,26 @@ def bench_backend(backend, args, binary, run_id):
             scope_token = None
             if "scope" in args.case:
                 scope_token = seed_city(api, info, args)
+            activity, batch_token = "", None
+            if "batch" in args.case:
+                activity, batch_token = seed_volunteers(api, info, args, files["volunteers"],
+                                                        password)
             server.stop()
 
             for case in args.case:
                 server, api = start_server(case)
                 with open(os.open(files["token"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
                     f.write(api.token + "\n")
-                if case == "scope":
+                if case in ("scope", "batch"):
+                    token = scope_token if case == "scope" else batch_token
+                    if case == "batch":
+                        # Tokens last an hour; the seeding may have taken a while.
+                        token = Api(server.port).login_as(batch_token[0], batch_token[1])
                     with open(os.open(files["token"], os.O_WRONLY | os.O_TRUNC), "w") as f:
-                        f.write(scope_token + "\n")
+                        f.write(token + "\n")
                 cpu_before = server.cpu_seconds_by_thread()
                 w = run_wrk(args, case, server.port, files, info["issuance_account_id"], run_id,
-                            partner)
+                            partner, activity)
                 cpu_after = server.cpu_seconds_by_thread()
                 rss = server.peak_rss_mb()
                 server.stop()
@@ -428,7 +456,7 @@ def bench_backend(backend, args, binary, run_id):
                     "peak_rss_mb": rss,
                     "peak_rss_scope": "case (server restarted before each case)",
                     "duration_s": round(w["duration_us"] / 1e6, 2),
-                    "connections": args.scope_connections if case == "scope" else args.connections,
+                    "connections": case_connections(args, case),
                     # Server CPU per request, by thread kind: where the time goes
                     # (the transfer writer is the one serial part).
                     "cpu_us_per_request": {
@@ -441,12 +469,44 @@ def bench_backend(backend, args, binary, run_id):
                     "load_generator_cpu_us_per_request": round(
                         w["cpu_s"] * 1e6 / max(w["requests"], 1), 1),
                 })
+                if case == "batch":
+                    results[-1]["records_per_request"] = w["records_per_request"]
+                    results[-1]["records_per_sec"] = round(
+                        results[-1]["requests_per_sec"] * w["records_per_request"])
                 log(f"{backend}/{case}: {json.dumps(results[-1])}")
         except BaseException:
             if servers:
                 log(f"last server log ({servers[-1].log_path}):\n{tail(servers[-1].log_path)}")
             raise
     return results
+
+
+def seed_volunteers(api, info, args, path, admin_password):
+    """The batch case's community: an activity, args.batch_volunteers
+    volunteers (ids written to `path`) and a coordinator, whose username and
+    password are returned with the activity."""
+    community = api.post("/v1/organisations",
+                         {"name": "bench community", "kind": "community",
+                          "parent_id": info["organisation_id"]}, expect=(201,))["id"]
+    activity = api.post("/v1/activities",
+                        {"organisation_id": community, "name": "bench visiting",
+                         "category": "elderly_care"}, expect=(201,))["id"]
+    coordinator = ("bench-coordinator", admin_password)
+    api.post("/v1/users", {"username": coordinator[0], "password": coordinator[1],
+                           "roles": [{"role": "coordinator", "organisation_id": community}]},
+             expect=(201,))
+
+    def one(i):
+        return api.post("/v1/volunteers",
+                        {"name": f"bench volunteer {i}", "phone": f"+86 137{i:08d}",
+                         "organisation_id": community}, expect=(201,))["id"]
+
+    with ThreadPoolExecutor(max_workers=args.seed_workers) as pool:
+        ids = list(pool.map(one, range(args.batch_volunteers)))
+    with open(path, "w") as f:
+        f.write("\n".join(ids) + "\n")
+    log(f"seeded {len(ids)} volunteers for the batch case")
+    return activity, coordinator
 
 
 def seed_city(api, info, args):
@@ -525,6 +585,13 @@ def missed_targets(results):
     missed = []
     for r in results:
         name = f"{r['backend']}/{r['case']}"
+        if r["case"] == "batch":
+            target = BATCH_RECORDS_TARGET[r["backend"]]
+            if r["records_per_sec"] < target:
+                missed.append(f"{name}: {r['records_per_sec']} records/s < {target}/s")
+            if r["errors"]:
+                missed.append(f"{name}: {r['errors']} errors")
+            continue
         if r["case"] == "hot" and r["requests_per_sec"] < HOT_RPS_TARGET[r["backend"]]:
             missed.append(f"{name}: {r['requests_per_sec']}/s < {HOT_RPS_TARGET[r['backend']]}/s")
         hot = next((h for h in results

@@ -56,9 +56,10 @@ fn the_curl_walk_throughs_work_as_written() {
     let server = Server::start(&db);
 
     let script = format!(
-        "{}\n{}",
+        "{}\n{}\necho ---\n{}",
         block_after("## First run: people and organisations"),
-        block_after("## A first session with curl")
+        block_after("## A first session with curl"),
+        block_after("## Recording volunteer service")
     );
     let script = script.replace("B=http://127.0.0.1:8080", &format!("B={}", server.base));
     let out = Command::new("sh").arg("-c").arg(&script).output().unwrap();
@@ -68,13 +69,28 @@ fn the_curl_walk_throughs_work_as_written() {
         out.status.success() && stderr.is_empty(),
         "{stdout}\n{stderr}"
     );
+    let (first, service) = stdout.split_once("---\n").expect("both parts ran");
     assert!(
-        !stdout.contains("null") && !stdout.contains("\"code\""),
+        !first.contains("null") && !first.contains("\"code\""),
         "{stdout}"
     );
     // The volunteer registered first got 30.00 and spent 12.50; the as-of read
     // sees the credit alone; the books verify.
-    assert!(stdout.contains("\"available\": \"17.50\""), "{stdout}");
-    let last: Vec<&str> = stdout.lines().rev().take(2).collect();
+    assert!(first.contains("\"available\": \"17.50\""), "{stdout}");
+    let last: Vec<&str> = first.lines().rev().take(2).collect();
     assert_eq!(last, ["true", "\"30.00\""], "{stdout}");
+    // Service: what the README says it answers.
+    let lines: Vec<&str> = service.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            r#"{"version":1,"points_per_hour":"12.00","min_unit_minutes":15,"max_minutes_per_day":720}"#,
+            r#"{"hours":"2.50","points":"25.00","balance":"42.50"}"#,
+            r#"[201,"10.00"]"#,
+            r#"[409,"overlapping_service"]"#,
+            "[0,1,1]",
+            r#"{"hours":"3.50","balance":"52.50","stars":0}"#,
+        ],
+        "{stdout}"
+    );
 }

@@ -705,3 +705,148 @@ on_both_backends! {
         bank.assert_verified();
     }
 }
+
+fn reverse(api: &Api, record: &str) -> Reply {
+    api.post(
+        &format!("/v1/service-records/{record}/reverse"),
+        &json!({"reason": "recorded for the wrong day"}),
+        Some(&fresh_key()),
+    )
+}
+
+on_both_backends! {
+    a_reversed_record_leaves_the_tally(backend) {
+        let bank = Bank::new(backend);
+        let place = Community::new(&bank, "Green Lane");
+        let (volunteer, wallet) = place.volunteer(&bank);
+        let kept = place.record(&volunteer, day(3), 60);
+        let wrong = place.record(&volunteer, day(4), 120);
+        assert_eq!(bank.posted(&wallet), "30.00");
+
+        // The journal's own reversal would leave the record counted: refused.
+        let transfer = wrong.body["transfer_id"].as_str().unwrap();
+        bank.api.post(&format!("/v1/transfers/{transfer}/reverse"), &json!({}), Some(&fresh_key()))
+            .assert_problem(409, "transfer_not_reversible");
+
+        // Eight coordinators take it back at once: once.
+        let replies = in_parallel(8, |_| reverse(&place.coordinator, &wrong.id()));
+        assert_eq!(replies.iter().filter(|r| r.status == 200).count(), 1);
+        for r in replies.iter().filter(|r| r.status != 200) {
+            r.assert_problem(409, "transfer_already_reversed");
+        }
+        let record = place.coordinator.get(&format!("/v1/service-records/{}", wrong.id()));
+        assert_eq!(record.body["status"], "reversed");
+        let original = bank.api.get(&format!("/v1/transfers/{transfer}"));
+        assert!(original.body["reversed_by"].is_string(), "{}", original.body);
+        assert_eq!(bank.posted(&wallet), "10.00");
+        let summary = place.coordinator.get(&format!("/v1/volunteers/{volunteer}/summary"));
+        assert_eq!(summary.body["hours_total"]["minutes"], 60);
+
+        // Its slot is free again.
+        assert_eq!(place.record(&volunteer, day(4), 60).status, 201);
+
+        // Points already spent cannot be taken back; nothing changes.
+        let shop = bank.open_account("partner", "Shop");
+        let spend = bank.api.post("/v1/transfers",
+            &json!({"kind": "redemption", "debit_account_id": wallet, "credit_account_id": shop, "amount": "15.00"}),
+            Some(&fresh_key()));
+        assert_eq!(spend.status, 201, "{}", spend.body);
+        let before = bank.snapshot();
+        reverse(&place.coordinator, &kept.id()).assert_problem(422, "insufficient_funds");
+        assert_eq!(bank.snapshot(), before);
+        assert_eq!(place.coordinator.get(&format!("/v1/service-records/{}", kept.id())).body["status"], "credited");
+
+        // Outsiders and bad reasons.
+        let other = Community::new(&bank, "Far Away");
+        reverse(&other.coordinator, &kept.id()).assert_problem(404, "not_found");
+        reverse(&bank.as_role(Role::Auditor), &kept.id()).assert_problem(403, "forbidden");
+        place.coordinator.post(&format!("/v1/service-records/{}/reverse", kept.id()), &json!({"reason": " "}), None)
+            .assert_invalid("reason");
+        place.coordinator.post(&format!("/v1/service-records/{}/reverse", kept.id()), &json!({"reason": "a\u{0}"}), None)
+            .assert_problem(400, "validation_failed");
+        assert_eq!(bank.snapshot(), before);
+        bank.assert_verified();
+    }
+
+    answered_reversals_survive_sigkill(backend) {
+        let mut bank = Bank::new(backend);
+        let place = Community::new(&bank, "Green Lane");
+        let volunteers: Vec<String> = (0..4).map(|_| place.volunteer(&bank).0).collect();
+        let records: Vec<Value> = (0..400)
+            .map(|i| batch_record(&place, &volunteers[i % 4], day(100 + i as i64), 60))
+            .collect();
+        let made = send_batch(&place.coordinator, &records);
+        assert_eq!(made.body["created"], 400, "{}", made.body);
+        let ids: Vec<String> = made.body["results"].as_array().unwrap().iter()
+            .map(|r| r["record"]["id"].as_str().unwrap().to_string()).collect();
+        let answered = Mutex::new(Vec::new());
+        let stop = AtomicBool::new(false);
+        let coordinator = place.coordinator.clone();
+        std::thread::scope(|s| {
+            for t in 0..4 {
+                let (answered, stop, coordinator, ids) = (&answered, &stop, &coordinator, &ids);
+                s.spawn(move || {
+                    for id in ids.iter().skip(t).step_by(4) {
+                        if stop.load(Ordering::Relaxed) { break; }
+                        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| reverse(coordinator, id))) {
+                            Ok(r) if r.status == 200 => answered.lock().unwrap().push(id.clone()),
+                            Ok(r) => panic!("unexpected {}: {}", r.status, r.body),
+                            Err(_) => break,
+                        }
+                    }
+                });
+            }
+            std::thread::sleep(StdDuration::from_millis(1000));
+            bank.server.kill9();
+            stop.store(true, Ordering::Relaxed);
+        });
+        let answered = answered.into_inner().unwrap();
+        assert!(!answered.is_empty(), "no reversal was answered before the kill");
+        bank.restart();
+        let mut reversed = 0;
+        for id in &ids {
+            let record = bank.api.get(&format!("/v1/service-records/{id}"));
+            let transfer = bank.api.get(&format!("/v1/transfers/{}", record.body["transfer_id"].as_str().unwrap()));
+            let is_reversed = record.body["status"] == "reversed";
+            assert_eq!(is_reversed, transfer.body["reversed_by"].is_string(), "record and credit disagree: {}", record.body);
+            if answered.contains(id) {
+                assert!(is_reversed, "an answered reversal is gone: {id}");
+            }
+            reversed += usize::from(is_reversed);
+        }
+        assert!(reversed >= answered.len());
+        bank.assert_verified();
+    }
+}
+
+on_both_backends! {
+    an_event_credits_everyone_once(backend) {
+        let bank = Bank::new(backend);
+        let place = Community::new(&bank, "Green Lane");
+        let other = Community::new(&bank, "Far Away");
+        let people: Vec<(String, String)> = (0..3).map(|_| place.volunteer(&bank)).collect();
+        let (stranger, _) = other.volunteer(&bank);
+        let mut ids: Vec<&str> = people.iter().map(|(v, _)| v.as_str()).collect();
+        ids.push(&stranger);
+        let event = json!({"activity_id": place.activity, "started_at": rfc3339(day(2)), "minutes": 60,
+                           "note": "河边大扫除", "client_id": uuid::Uuid::now_v7().to_string(), "volunteer_ids": ids});
+        let replies = in_parallel(3, |_| place.coordinator.post("/v1/service-records/event", &event, None));
+        let created: i64 = replies.iter().map(|r| r.body["created"].as_i64().unwrap()).sum();
+        assert_eq!(created, 3, "{:?}", replies.iter().map(|r| &r.body).collect::<Vec<_>>());
+        for r in &replies {
+            assert_eq!(r.status, 200);
+            assert_eq!(r.body["results"][3]["status"], 400);
+            assert_eq!(r.body["results"][3]["problem"]["errors"][0]["field"], "volunteer_id");
+        }
+        for (_, wallet) in &people {
+            assert_eq!(bank.posted(wallet), "10.00");
+        }
+        let again = place.coordinator.post("/v1/service-records/event", &event, None);
+        assert_eq!((again.body["created"].as_i64(), again.body["found"].as_i64()), (Some(0), Some(3)));
+        let none: Vec<&str> = Vec::new();
+        let mut empty = event.clone();
+        empty["volunteer_ids"] = json!(none);
+        place.coordinator.post("/v1/service-records/event", &empty, None).assert_invalid("volunteer_ids");
+        bank.assert_verified();
+    }
+}

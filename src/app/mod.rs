@@ -24,6 +24,7 @@ pub mod passwords;
 pub mod record_keys;
 pub mod service_act;
 pub mod service_records;
+pub mod service_reversal;
 pub mod standing_reads;
 pub mod tokens;
 pub mod transfer_act;

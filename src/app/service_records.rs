@@ -17,6 +17,7 @@ use super::idempotency::Claim;
 use super::organisations::{Node, find};
 use super::page::{Limit, Page};
 use super::service_act::{ServiceAct, ServiceRecorded};
+use super::service_reversal::ReverseServiceAct;
 use crate::domain::service::hours_text;
 use crate::domain::{
     AccountId, ActivityId, EarningRuleId, LedgerId, Note, OrganisationId, OrganisationKind, Points,
@@ -155,6 +156,84 @@ impl ServiceRecordView {
             created_at: row.created_at.into(),
         }
     }
+}
+
+/// A whole event at once: one activity, the same time, many volunteers.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[schema(examples(json!({
+    "activity_id": "0193a5b0-7e1a-7c3e-9a41-3f5e2b7c9d21",
+    "started_at": "2026-03-14T09:00:00+08:00",
+    "minutes": 180,
+    "note": "Spring clean-up of the riverside",
+    "client_id": "0193a5b0-7e1a-7c3e-9a41-3f5e2b7c9d60",
+    "volunteer_ids": ["0193a5b0-7e1a-7c3e-9a41-3f5e2b7c9d08", "0193a5b0-7e1a-7c3e-9a41-3f5e2b7c9d09"]
+})))]
+#[serde(deny_unknown_fields)]
+pub struct RecordEventRequest {
+    /// What everyone did.
+    pub activity_id: ActivityId,
+    /// Where (default: each volunteer's home).
+    #[serde(default)]
+    pub organisation_id: Option<OrganisationId>,
+    /// When the event started.
+    pub started_at: DateTime<Utc>,
+    /// When it ended; or give `minutes`.
+    #[serde(default)]
+    pub ended_at: Option<DateTime<Utc>>,
+    /// The duration, instead of `ended_at` (1 to 1440).
+    #[serde(default)]
+    #[schema(minimum = 1, maximum = 1440)]
+    pub minutes: Option<u32>,
+    /// Free text for every record, at most 1024 bytes.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub note: Option<Note>,
+    /// The recording app's id for the event: each volunteer's record gets a
+    /// client id made from it, so the event sent again credits no one twice.
+    pub client_id: uuid::Uuid,
+    /// Who took part: 1 to 500 volunteers.
+    #[schema(min_items = 1, max_items = 500)]
+    pub volunteer_ids: Vec<VolunteerId>,
+}
+
+impl RecordEventRequest {
+    /// One record per volunteer, each with a client id derived from the
+    /// event's and the volunteer's (UUID v5), the same on every retry.
+    pub fn records(&self) -> Result<Vec<RecordServiceRequest>, AppError> {
+        if self.volunteer_ids.is_empty() || self.volunteer_ids.len() > MAX_BATCH {
+            return Err(AppError::invalid_field(
+                "volunteer_ids",
+                format!("1 to {MAX_BATCH} volunteers an event"),
+            ));
+        }
+        Ok(self
+            .volunteer_ids
+            .iter()
+            .map(|volunteer| RecordServiceRequest {
+                volunteer_id: *volunteer,
+                activity_id: self.activity_id,
+                organisation_id: self.organisation_id,
+                started_at: self.started_at,
+                ended_at: self.ended_at,
+                minutes: self.minutes,
+                note: self.note.clone(),
+                client_id: Some(uuid::Uuid::new_v5(
+                    &self.client_id,
+                    volunteer.as_uuid().as_bytes(),
+                )),
+            })
+            .collect())
+    }
+}
+
+/// Why a service record is taken back.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[schema(examples(json!({"reason": "Recorded for the wrong volunteer"})))]
+#[serde(deny_unknown_fields)]
+pub struct ReverseServiceRequest {
+    /// Shown on the reversing transfer; 1 to 1024 bytes.
+    #[schema(value_type = String)]
+    pub reason: Note,
 }
 
 /// The answer to recording service: the record and the volunteer's new
@@ -490,6 +569,66 @@ impl App {
             });
         }
         Ok(answers)
+    }
+
+    /// Takes a record back: a reversing transfer returns its points to the
+    /// issuance account and its hours leave the tally. Refused (and nothing
+    /// changes) when the volunteer has already spent the points.
+    pub async fn reverse_service_record(
+        &self,
+        caller: &Caller,
+        key: Option<&str>,
+        id: ServiceRecordId,
+        request: ReverseServiceRequest,
+    ) -> Result<Answer<ServiceRecordView>, AppError> {
+        caller.require_any(RECORDERS)?;
+        if request.reason.trim().is_empty() || request.reason.len() > MAX_NOTE_BYTES {
+            return Err(AppError::invalid_field(
+                "reason",
+                format!("1 to {MAX_NOTE_BYTES} bytes"),
+            ));
+        }
+        let claim = key
+            .map(|k| {
+                Claim::new(
+                    &self.record_keys,
+                    caller.idempotency_scope(),
+                    k,
+                    &format!("POST /v1/service-records/{id}/reverse"),
+                    &request,
+                )
+            })
+            .transpose()?;
+        let _guard = claim
+            .as_ref()
+            .map(|c| self.in_flight.enter(c))
+            .transpose()?;
+        let reader = caller.clone();
+        let (row, _) = self
+            .store
+            .run(move |conn| visible(conn, &reader, &id))
+            .await?;
+        let place_covered = {
+            let caller = caller.clone();
+            let place = row.organisation_id;
+            self.store
+                .run(move |conn| {
+                    Ok(find(conn, &place)?.is_some_and(|n| caller.covers(RECORDERS, n.path())))
+                })
+                .await?
+        };
+        if !place_covered {
+            return Err(AppError::forbidden(
+                "only coordinators of where the service was done take it back",
+            ));
+        }
+        let act = ReverseServiceAct {
+            record: row.id,
+            transfer: row.transfer_id,
+            reason: request.reason.to_string(),
+            actor: caller.user_id,
+        };
+        self.writer.submit(act, claim).await
     }
 
     pub async fn get_service_record(

@@ -367,6 +367,21 @@ impl App {
                 provenance,
             },
         };
+        if matches!(action, Settlement::Reverse) {
+            let paid = self
+                .store
+                .run(move |conn| crate::store::service_records::paid_by(conn, &id))
+                .await?;
+            if let Some(record) = paid {
+                return Err(AppError::new(
+                    crate::error::ErrorCode::TransferNotReversible,
+                    format!(
+                        "the transfer pays service record {record}: reverse the record \
+                         (POST /v1/service-records/{record}/reverse) so its hours leave the tally too"
+                    ),
+                ));
+            }
+        }
         let answer = self.writer.submit(TransferAct(command), claim).await?;
         Ok(answer.map(|recorded| recorded.view()))
     }

@@ -5,11 +5,13 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::extract::{Authenticated, IdempotencyKey, JsonObject, Query};
-use super::respond::{created, found};
+use super::respond::{changed, created, found};
 use crate::app::App;
 use crate::app::page::Page;
+use crate::app::service_act::ServiceRecorded;
 use crate::app::service_records::{
-    RecordServiceRequest, ServiceReceipt, ServiceRecordQuery, ServiceRecordView,
+    RecordEventRequest, RecordServiceRequest, ReverseServiceRequest, ServiceReceipt,
+    ServiceRecordQuery, ServiceRecordView,
 };
 use crate::domain::ServiceRecordId;
 use crate::error::{AppError, Problem};
@@ -215,6 +217,45 @@ pub async fn record_service_batch(
         .map(|(i, record)| parse_record(i, record))
         .collect();
     let answers = app.record_service_batch(&caller, requests).await?;
+    Ok(web::Json(batch_view(answers, client_ids)))
+}
+
+/// Record a whole event at once: one activity and time for many volunteers.
+/// Each volunteer's record succeeds or fails on its own, as in a batch; the
+/// event's `client_id` makes the whole event safe to send again.
+#[utoipa::path(
+    post, path = "/v1/service-records/event", tag = "service",
+    request_body = RecordEventRequest,
+    responses(
+        (status = 200, description = "Each volunteer's outcome, in the order given", body = ServiceBatchView),
+        (status = 400, description = "Invalid, or more than 500 volunteers", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a coordinator or administrator", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/v1/service-records/event")]
+pub async fn record_event(
+    app: web::Data<App>,
+    Authenticated(caller): Authenticated,
+    body: JsonObject<RecordEventRequest>,
+) -> Result<web::Json<ServiceBatchView>, AppError> {
+    let records = body.0.records()?;
+    let client_ids = records
+        .iter()
+        .map(|r| r.client_id.map(|c| c.hyphenated().to_string()))
+        .collect();
+    let answers = app
+        .record_service_batch(&caller, records.into_iter().map(Ok).collect())
+        .await?;
+    Ok(web::Json(batch_view(answers, client_ids)))
+}
+
+/// Each record's outcome as the wire shows it: 201 made now, 200 made
+/// before, or its refusal.
+fn batch_view(
+    answers: Vec<Result<ServiceRecorded, AppError>>,
+    client_ids: Vec<Option<String>>,
+) -> ServiceBatchView {
     let mut view = ServiceBatchView {
         created: 0,
         found: 0,
@@ -244,7 +285,7 @@ pub async fn record_service_batch(
             problem,
         });
     }
-    Ok(web::Json(view))
+    view
 }
 
 /// One record of a batch, read as a single request would be; a field that
@@ -263,4 +304,36 @@ fn parse_record(index: usize, record: serde_json::Value) -> Result<RecordService
         };
         super::problem::body_error(&path, e.inner())
     })
+}
+
+/// Take a service record back (cancelled, or found wrong): a reversing
+/// transfer returns its points and its hours leave the tally. Refused when
+/// the volunteer has spent the points (`insufficient_funds`) or it was taken
+/// back before (`transfer_already_reversed`).
+#[utoipa::path(
+    post, path = "/v1/service-records/{id}/reverse", tag = "service",
+    params(("id" = ServiceRecordId, Path),
+           ("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe")),
+    request_body = ReverseServiceRequest,
+    responses(
+        (status = 200, description = "Reversed", body = ServiceRecordView),
+        (status = 403, description = "Not a coordinator of where the service was done", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Not found in your scope", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already reversed (`transfer_already_reversed`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The points were spent (`insufficient_funds`)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/v1/service-records/{id}/reverse")]
+pub async fn reverse_service_record(
+    app: web::Data<App>,
+    Authenticated(caller): Authenticated,
+    key: IdempotencyKey,
+    id: web::Path<ServiceRecordId>,
+    body: JsonObject<ReverseServiceRequest>,
+) -> Result<HttpResponse, AppError> {
+    Ok(changed(
+        app.reverse_service_record(&caller, key.0.as_deref(), id.into_inner(), body.0)
+            .await?,
+    ))
 }

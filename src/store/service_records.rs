@@ -150,3 +150,15 @@ pub fn page(
     }
     Ok(query.load(conn)?)
 }
+
+/// The record a transfer paid, if it paid one.
+pub fn paid_by(
+    conn: &mut DbConnection,
+    transfer: &TransferId,
+) -> Result<Option<ServiceRecordId>, AppError> {
+    Ok(service_records::table
+        .filter(service_records::transfer_id.eq(transfer))
+        .select(service_records::id)
+        .first(conn)
+        .optional()?)
+}
