@@ -850,3 +850,61 @@ on_both_backends! {
         bank.assert_verified();
     }
 }
+
+on_both_backends! {
+    an_attendance_sheet_is_a_batch(backend) {
+        let bank = Bank::new(backend);
+        let place = Community::new(&bank, "Green Lane");
+        let (volunteer, wallet) = place.volunteer(&bank);
+        let carded = bank.api.post(
+            "/v1/volunteers",
+            &json!({"name": "李奶奶", "phone": format!("+86 136{:08}", rand_digits()),
+                    "organisation_id": place.id, "card_number": "GL7788"}),
+            None,
+        );
+        assert_eq!(carded.status, 201, "{}", carded.body);
+        let card_wallet = carded.body["account_id"].as_str().unwrap().to_string();
+        let date = (Utc::now() - Duration::days(3)).format("%Y-%m-%d");
+        let sheet = format!(
+            "\u{feff}volunteer,activity_id,started_at,minutes,note\n\
+             {volunteer},{a},{date} 09:00,120,\"扫地, 擦窗\"\n\
+             GL7788,{a},{date} 09:00,60,\n\
+             GL0000,{a},{date} 09:00,60,unknown card\n\
+             {volunteer},{a},{date} 25:00,60,bad time\n",
+            a = place.activity
+        );
+        let upload = |body: &str| {
+            place.coordinator.post_raw("/v1/service-records/batch", "text/csv; charset=utf-8", body.as_bytes().to_vec(), None)
+        };
+        let r = upload(&sheet);
+        assert_eq!(r.status, 200, "{}", r.body);
+        let statuses: Vec<i64> = r.body["results"].as_array().unwrap().iter().map(|i| i["status"].as_i64().unwrap()).collect();
+        assert_eq!(statuses, vec![201, 201, 400, 400], "{}", r.body);
+        assert_eq!(r.body["results"][0]["record"]["note"], "扫地, 擦窗");
+        // 09:00 in the scheme's zone (UTC+8) is 01:00 UTC.
+        assert!(r.body["results"][0]["record"]["started_at"].as_str().unwrap().ends_with("T01:00:00Z"));
+        assert_eq!(r.body["results"][2]["problem"]["errors"][0]["field"], "volunteer_id");
+        assert_eq!(r.body["results"][3]["problem"]["errors"][0]["field"], "records[3].started_at");
+        assert_eq!(bank.posted(&wallet), "20.00");
+        assert_eq!(bank.posted(&card_wallet), "10.00");
+
+        // The same sheet again (without its BOM this time): nothing twice.
+        let again = upload(sheet.trim_start_matches('\u{feff}'));
+        assert_eq!((again.body["created"].as_i64(), again.body["found"].as_i64()), (Some(0), Some(2)), "{}", again.body);
+        assert_eq!(bank.posted(&wallet), "20.00");
+
+        let before = bank.snapshot();
+        upload("who,when\n").assert_invalid("body");
+        upload("volunteer,activity_id\n").assert_invalid("body");
+        place.coordinator.post_raw("/v1/service-records/batch", "text/csv", b"volunteer,activity_id,started_at\n\xff,\xfe,x\n".to_vec(), None)
+            .assert_invalid("body");
+        place.coordinator.post_raw("/v1/service-records/batch", "text/plain", sheet.as_bytes().to_vec(), None)
+            .assert_problem(415, "unsupported_media_type");
+        let rows: String = (0..501).map(|i| format!("GL7788,{},2001-01-01 09:00,{}\n", place.activity, 15 + i % 10)).collect();
+        upload(&format!("volunteer,activity_id,started_at,minutes\n{rows}")).assert_invalid("records");
+        let huge = format!("volunteer,activity_id,started_at,note\n{}", "x".repeat(2 * 1024 * 1024));
+        upload(&huge).assert_problem(413, "payload_too_large");
+        assert_eq!(bank.snapshot(), before);
+        bank.assert_verified();
+    }
+}

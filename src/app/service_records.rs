@@ -37,7 +37,8 @@ const MAX_NOTE_BYTES: usize = 1024;
 /// The most records one batch may carry.
 pub const MAX_BATCH: usize = 500;
 
-/// Service one volunteer did. Give `ended_at` or `minutes`, not both.
+/// Service one volunteer did. Name the volunteer by `volunteer_id` or by
+/// `card_number`; give `ended_at` or `minutes`, not both.
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 #[schema(examples(json!({
     "volunteer_id": "0193a5b0-7e1a-7c3e-9a41-3f5e2b7c9d08",
@@ -50,7 +51,12 @@ pub const MAX_BATCH: usize = 500;
 #[serde(deny_unknown_fields)]
 pub struct RecordServiceRequest {
     /// Who served.
-    pub volunteer_id: VolunteerId,
+    #[serde(default)]
+    pub volunteer_id: Option<VolunteerId>,
+    /// Who served, by the number on their member card.
+    #[serde(default)]
+    #[schema(pattern = "^[A-Za-z0-9]{4,32}$")]
+    pub card_number: Option<String>,
     /// What they did: an activity offered where they served.
     pub activity_id: ActivityId,
     /// Where the service was done (default: the volunteer's home). The
@@ -210,7 +216,8 @@ impl RecordEventRequest {
             .volunteer_ids
             .iter()
             .map(|volunteer| RecordServiceRequest {
-                volunteer_id: *volunteer,
+                volunteer_id: Some(*volunteer),
+                card_number: None,
                 activity_id: self.activity_id,
                 organisation_id: self.organisation_id,
                 started_at: self.started_at,
@@ -396,7 +403,23 @@ pub fn prepare(
 ) -> Result<ServiceAct, AppError> {
     let no_volunteer =
         || AppError::invalid_field("volunteer_id", "no such volunteer in your scope");
-    let volunteer = volunteers::get(conn, &request.volunteer_id)?.ok_or_else(no_volunteer)?;
+    let volunteer = match (&request.volunteer_id, &request.card_number) {
+        (Some(id), None) => volunteers::get(conn, id)?,
+        (None, Some(card)) => volunteers::by_card(conn, card.trim())?,
+        (Some(_), Some(_)) => {
+            return Err(AppError::invalid_field(
+                "card_number",
+                "name the volunteer by volunteer_id or card_number, not both",
+            ));
+        }
+        (None, None) => {
+            return Err(AppError::invalid_field(
+                "volunteer_id",
+                "name the volunteer by volunteer_id or card_number",
+            ));
+        }
+    }
+    .ok_or_else(no_volunteer)?;
     let home = lookups
         .node(conn, &volunteer.organisation_id)?
         .filter(|n| caller.covers(RECORDERS, n.path()))

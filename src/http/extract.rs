@@ -97,7 +97,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonObject<T> {
 }
 
 /// Reads `T` from a body that must be one JSON object.
-fn from_object<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
+pub fn from_object<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
     if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
         return Err(AppError::invalid_field("body", "must be a JSON object"));
     }

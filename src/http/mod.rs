@@ -17,6 +17,7 @@ pub mod organisations;
 pub mod problem;
 pub mod request_log;
 pub mod respond;
+pub mod service_csv;
 pub mod service_records;
 pub mod transfers;
 pub mod unrouted;

@@ -1,10 +1,11 @@
 //! `/v1/service-records`
 
-use actix_web::{HttpResponse, get, post, web};
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::extract::{Authenticated, IdempotencyKey, JsonObject, Query};
+use super::extract::{Authenticated, IdempotencyKey, JsonObject, Query, from_object};
 use super::respond::{changed, created, found};
 use crate::app::App;
 use crate::app::page::Page;
@@ -14,7 +15,7 @@ use crate::app::service_records::{
     ServiceRecordQuery, ServiceRecordView,
 };
 use crate::domain::ServiceRecordId;
-use crate::error::{AppError, Problem};
+use crate::error::{AppError, ErrorCode, Problem};
 
 /// Record service a volunteer did. It is priced by the earning rule in force
 /// when the service started, and the volunteer's wallet is credited from the
@@ -180,16 +181,23 @@ pub struct ServiceBatchView {
 }
 
 /// Record up to 500 records at once, as a phone syncs what it recorded
-/// offline. Each record carries its `client_id` and succeeds or fails on its
-/// own; a record already received is answered as before and never credited
-/// twice, so a whole batch may be sent again safely.
+/// offline, or as an event's attendance sheet (`text/csv`: columns
+/// `volunteer` (id or card number), `activity_id`, `started_at`, `ended_at`
+/// or `minutes`, and optionally `organisation_id`, `note`, `client_id`).
+/// Each record succeeds or fails on its own; a record already received is
+/// answered as before and never credited twice, so a whole batch may be sent
+/// again safely.
 #[utoipa::path(
     post, path = "/v1/service-records/batch", tag = "service",
-    request_body = ServiceBatchBody,
+    request_body(content(
+        (ServiceBatchBody = "application/json"),
+        (String = "text/csv", example = json!("volunteer,activity_id,started_at,minutes\nGL0001,0193a5b0-7e1a-7c3e-9a41-3f5e2b7c9d21,2026-03-14 09:00,120\n"))
+    )),
     responses(
         (status = 200, description = "Each record's outcome", body = ServiceBatchView),
         (status = 400, description = "Not a batch, or more than 500 records", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a coordinator or administrator", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Neither JSON nor CSV", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -197,24 +205,49 @@ pub struct ServiceBatchView {
 pub async fn record_service_batch(
     app: web::Data<App>,
     Authenticated(caller): Authenticated,
-    body: JsonObject<ServiceBatchBody>,
+    request: HttpRequest,
+    payload: web::Payload,
 ) -> Result<web::Json<ServiceBatchView>, AppError> {
-    let client_ids: Vec<Option<String>> = body
-        .0
-        .records
+    let body = payload
+        .to_bytes_limited(super::MAX_BODY_BYTES)
+        .await
+        .map_err(|_| AppError::new(ErrorCode::PayloadTooLarge, "the body is too large"))?
+        .map_err(|e| {
+            tracing::debug!(error = %e, "unreadable body");
+            AppError::invalid_field("body", "could not be read (cut off or badly encoded)")
+        })?;
+    let media = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase());
+    let requests: Vec<Result<RecordServiceRequest, AppError>> = match media.as_deref() {
+        Some("application/json") => {
+            let batch: ServiceBatchBody = from_object(&body)?;
+            batch
+                .records
+                .into_iter()
+                .enumerate()
+                .map(|(i, record)| parse_record(i, record))
+                .collect()
+        }
+        Some("text/csv") => super::service_csv::read(&body, app.service_zone)?,
+        _ => {
+            return Err(AppError::new(
+                ErrorCode::UnsupportedMediaType,
+                "send the batch as application/json or text/csv",
+            ));
+        }
+    };
+    let client_ids: Vec<Option<String>> = requests
         .iter()
         .map(|r| {
-            r.get("client_id")
-                .and_then(|c| c.as_str())
-                .map(str::to_string)
+            r.as_ref()
+                .ok()
+                .and_then(|r| r.client_id)
+                .map(|c| c.hyphenated().to_string())
         })
-        .collect();
-    let requests = body
-        .0
-        .records
-        .into_iter()
-        .enumerate()
-        .map(|(i, record)| parse_record(i, record))
         .collect();
     let answers = app.record_service_batch(&caller, requests).await?;
     Ok(web::Json(batch_view(answers, client_ids)))

@@ -63,6 +63,14 @@ pub fn of_user(
         .optional()?)
 }
 
+pub fn by_card(conn: &mut DbConnection, card: &str) -> Result<Option<VolunteerRow>, AppError> {
+    Ok(volunteers::table
+        .filter(volunteers::card_number.eq(card))
+        .select(VolunteerRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
 pub fn card_taken(
     conn: &mut DbConnection,
     card: &str,
