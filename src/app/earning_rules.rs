@@ -194,18 +194,33 @@ pub fn terms_of(row: &EarningRuleRow) -> EarningTerms {
     }
 }
 
-/// The version in force for a category at `at`: the category's own rule,
-/// else the ledger's general rule; `None` means the scheme's defaults.
-pub fn rule_in_force(
-    conn: &mut DbConnection,
-    ledger: &LedgerId,
-    category: &crate::domain::Category,
-    at: DateTime<Utc>,
-) -> Result<Option<EarningRuleRow>, AppError> {
-    let own = RuleCategory::Only(category.clone());
-    match earning_rules::in_force(conn, ledger, &own, UtcTime(at))? {
-        Some(row) => Ok(Some(row)),
-        None => earning_rules::in_force(conn, ledger, &RuleCategory::Every, UtcTime(at)),
+/// A category's rules as one ledger holds them: every version of its own
+/// rule and of the ledger's general rule. Versions are never changed, so a
+/// book read once answers for any time.
+pub struct RuleBook(Vec<EarningRuleRow>);
+
+impl RuleBook {
+    pub fn read(
+        conn: &mut DbConnection,
+        ledger: &LedgerId,
+        category: &crate::domain::Category,
+    ) -> Result<Self, AppError> {
+        let categories = [RuleCategory::Only(category.clone()), RuleCategory::Every];
+        Ok(Self(earning_rules::versions(conn, ledger, &categories)?))
+    }
+
+    /// The version in force at `at`: the newest of the category's own rule
+    /// that had taken effect, else of the general rule; `None` means the
+    /// scheme's defaults.
+    pub fn in_force(&self, at: DateTime<Utc>) -> Option<&EarningRuleRow> {
+        let newest = |general: bool| {
+            self.0
+                .iter()
+                .filter(|r| (r.category == RuleCategory::Every) == general)
+                .filter(|r| r.effective_from.0 <= at)
+                .max_by_key(|r| r.version)
+        };
+        newest(false).or_else(|| newest(true))
     }
 }
 

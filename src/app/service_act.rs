@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::act::{Act, ActContext, Needs};
 use super::activities::ActivityView;
 use super::answer::Answer;
-use super::earning_rules::{rule_in_force, terms_of};
+use super::earning_rules::{RuleBook, terms_of};
 use super::idempotency::{self, Claim};
 use super::service_records::{ServiceReceipt, ServiceRecordView};
 use crate::domain::service::{day_bounds, hours_text};
@@ -55,6 +55,10 @@ pub struct ServiceRecorded {
     pub receipt: ServiceReceipt,
     pub first_time: bool,
 }
+
+/// The rules the batch has read, by ledger and category.
+#[derive(Default)]
+struct RuleBooks(HashMap<(LedgerId, Category), RuleBook>);
 
 /// The batch's records not yet in the database.
 #[derive(Default)]
@@ -101,20 +105,26 @@ impl ServiceAct {
         }
     }
 
-    /// The terms that price the service, and the rule version they come from.
+    /// The terms that price the service, and the rule version they come
+    /// from. The batch reads a category's rules once (a read cache: it may be
+    /// filled by an act that is then refused).
     fn terms(
         &self,
         cx: &mut ActContext<'_>,
     ) -> Result<(EarningTerms, Option<(crate::domain::EarningRuleId, i32)>), AppError> {
         let scale = cx.scale(&self.ledger_id);
-        let rule = rule_in_force(
-            cx.conn(),
-            &self.ledger_id,
-            &self.category,
-            self.span.start(),
-        )?;
+        let key = (self.ledger_id, self.category.clone());
+        if !cx.memo::<RuleBooks>().0.contains_key(&key) {
+            let book = RuleBook::read(cx.conn(), &self.ledger_id, &self.category)?;
+            cx.memo::<RuleBooks>().0.insert(key.clone(), book);
+        }
+        let rule = cx
+            .memo::<RuleBooks>()
+            .0
+            .get(&key)
+            .and_then(|book| book.in_force(self.span.start()));
         Ok(match rule {
-            Some(row) => (terms_of(&row), Some((row.id, row.version))),
+            Some(row) => (terms_of(row), Some((row.id, row.version))),
             None => (EarningTerms::defaults(scale), None),
         })
     }

@@ -22,7 +22,7 @@ pub fn get(conn: &mut DbConnection, id: &AccountId) -> Result<Option<AccountRow>
     Ok(accounts::table
         .find(id)
         .select(AccountRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 

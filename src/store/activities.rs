@@ -40,7 +40,7 @@ pub fn get(conn: &mut DbConnection, id: &ActivityId) -> Result<Option<ActivityRo
     Ok(activities::table
         .find(id)
         .select(ActivityRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 
@@ -58,7 +58,7 @@ pub fn name_taken(
     if let Some(id) = except {
         query = query.filter(activities::id.ne(*id));
     }
-    Ok(query.first::<ActivityId>(conn).optional()?.is_some())
+    Ok(query.get_result::<ActivityId>(conn).optional()?.is_some())
 }
 
 /// A page of the activities owned inside the subtrees or by one of `owners`

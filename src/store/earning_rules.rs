@@ -42,7 +42,7 @@ pub fn get(
     Ok(earning_rules::table
         .find(id)
         .select(EarningRuleRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 
@@ -61,22 +61,17 @@ pub fn latest(
         .optional()?)
 }
 
-/// The version in force at `at` for the category: the newest version that
-/// had taken effect by then.
-pub fn in_force(
+/// Every version of the given categories' rules of a ledger.
+pub fn versions(
     conn: &mut DbConnection,
     ledger: &LedgerId,
-    category: &RuleCategory,
-    at: UtcTime,
-) -> Result<Option<EarningRuleRow>, AppError> {
+    categories: &[RuleCategory],
+) -> Result<Vec<EarningRuleRow>, AppError> {
     Ok(earning_rules::table
         .filter(earning_rules::ledger_id.eq(ledger))
-        .filter(earning_rules::category.eq(category))
-        .filter(earning_rules::effective_from.le(at))
-        .order(earning_rules::version.desc())
+        .filter(earning_rules::category.eq_any(categories))
         .select(EarningRuleRow::as_select())
-        .first(conn)
-        .optional()?)
+        .load(conn)?)
 }
 
 /// Every version of a ledger's rules, newest first within each category.

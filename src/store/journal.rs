@@ -65,7 +65,7 @@ pub fn get(conn: &mut DbConnection, id: &TransferId) -> Result<Option<JournalEnt
     let row = transfers::table
         .find(id)
         .select(TransferRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?;
     Ok(row
         .map(|r| with_postings(conn, vec![r]))
@@ -332,7 +332,7 @@ fn version_at(
     let latest: Option<i64> = accounts::table
         .find(account)
         .select(accounts::version)
-        .first(conn)
+        .get_result(conn)
         .optional()?;
     // Invariant: version `low` was recorded at or before `at` (0 stands for
     // "before the first posting"); every version above `high` after it.
@@ -343,7 +343,7 @@ fn version_at(
             .filter(postings::account_id.eq(account))
             .filter(postings::account_version.eq(mid))
             .select(postings::recorded_at)
-            .first(conn)
+            .get_result(conn)
             .optional()?;
         match recorded {
             Some(t) if t.0 <= at => low = mid,
@@ -372,7 +372,7 @@ pub fn balance_as_of(
         .filter(postings::account_id.eq(account))
         .filter(postings::account_version.eq(version))
         .select(postings::balance_after)
-        .first(conn)?;
+        .get_result(conn)?;
     Ok((Points::from_minor(balance), version))
 }
 

@@ -34,7 +34,7 @@ pub fn get(conn: &mut DbConnection, id: &LedgerId) -> Result<Option<LedgerRow>, 
     Ok(ledgers::table
         .find(id)
         .select(LedgerRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 
@@ -42,7 +42,7 @@ pub fn find_by_code(conn: &mut DbConnection, code: &str) -> Result<Option<Ledger
     Ok(ledgers::table
         .filter(ledgers::code.eq(code))
         .select(LedgerRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 

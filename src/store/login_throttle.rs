@@ -17,7 +17,7 @@ pub fn get(
     let found: Option<(UtcTime, i32)> = login_throttle::table
         .find(bucket)
         .select((login_throttle::window_start, login_throttle::failures))
-        .first(conn)
+        .get_result(conn)
         .optional()?;
     Ok(found.map(|(start, failures)| (start.0, failures)))
 }

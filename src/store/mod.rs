@@ -2,6 +2,11 @@
 //! schema and one set of queries. Every query function takes a connection, usually
 //! one already inside a transaction; `Store` owns the pool and is the single async
 //! boundary the app crosses to reach it.
+//!
+//! A lookup of one row by a unique key reads with `get_result`, not `first`:
+//! `first` binds its `LIMIT 1` as a parameter, and SQLite (3.47 on) lets a
+//! bound LIMIT steer the plan, so it prepares such a statement again every
+//! time it runs; that was most of the CPU of recording service in a batch.
 
 pub mod accounts;
 pub mod activities;

@@ -37,7 +37,7 @@ pub fn get(
     Ok(organisations::table
         .find(id)
         .select(OrganisationRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 

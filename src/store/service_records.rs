@@ -49,7 +49,7 @@ pub fn get(
     Ok(service_records::table
         .find(id)
         .select(ServiceRecordRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 
@@ -60,7 +60,7 @@ pub fn by_client_id(
     Ok(service_records::table
         .filter(service_records::client_id.eq(client_id))
         .select(ServiceRecordRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 
@@ -113,7 +113,7 @@ pub fn credited_minutes(
     if let Some(until) = until {
         query = query.filter(service_records::started_at.lt(until));
     }
-    Ok(query.first::<Option<i64>>(conn)?.unwrap_or(0))
+    Ok(query.get_result::<Option<i64>>(conn)?.unwrap_or(0))
 }
 
 pub struct ServiceRecordFilter {
@@ -159,6 +159,6 @@ pub fn paid_by(
     Ok(service_records::table
         .filter(service_records::transfer_id.eq(transfer))
         .select(service_records::id)
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }

@@ -44,7 +44,7 @@ pub fn get(conn: &mut DbConnection, id: &SessionId) -> Result<Option<SessionRow>
     Ok(sessions::table
         .find(id)
         .select(SessionRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 
@@ -65,7 +65,7 @@ pub fn find_refresh_token(
     Ok(refresh_tokens::table
         .find(token_hash)
         .select(RefreshTokenRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 

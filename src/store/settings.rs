@@ -11,7 +11,7 @@ pub fn get(conn: &mut DbConnection, key: &str) -> Result<Option<String>, AppErro
     Ok(settings::table
         .find(key)
         .select(settings::value)
-        .first::<String>(conn)
+        .get_result::<String>(conn)
         .optional()?)
 }
 

@@ -61,7 +61,7 @@ pub fn get(conn: &mut DbConnection, id: &UserId) -> Result<Option<UserRow>, AppE
     Ok(users::table
         .find(id)
         .select(UserRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 
@@ -72,7 +72,7 @@ pub fn find_by_username(
     Ok(users::table
         .filter(users::username.eq(username))
         .select(UserRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 
@@ -83,7 +83,7 @@ pub fn find_by_external_subject(
     Ok(users::table
         .filter(users::external_subject.eq(subject))
         .select(UserRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 

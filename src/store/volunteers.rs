@@ -48,7 +48,7 @@ pub fn get(conn: &mut DbConnection, id: &VolunteerId) -> Result<Option<Volunteer
     Ok(volunteers::table
         .find(id)
         .select(VolunteerRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 
@@ -59,7 +59,7 @@ pub fn of_user(
     Ok(volunteers::table
         .filter(volunteers::user_id.eq(user_id))
         .select(VolunteerRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 
@@ -67,7 +67,7 @@ pub fn by_card(conn: &mut DbConnection, card: &str) -> Result<Option<VolunteerRo
     Ok(volunteers::table
         .filter(volunteers::card_number.eq(card))
         .select(VolunteerRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 
@@ -83,7 +83,7 @@ pub fn card_taken(
     if let Some(id) = except {
         query = query.filter(volunteers::id.ne(*id));
     }
-    Ok(query.first::<VolunteerId>(conn).optional()?.is_some())
+    Ok(query.get_result::<VolunteerId>(conn).optional()?.is_some())
 }
 
 pub struct VolunteerFilter {
