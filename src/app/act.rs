@@ -56,7 +56,7 @@ pub type DeferredWrite = Box<dyn FnOnce(&mut DbConnection) -> Result<(), AppErro
 pub struct Memo(HashMap<TypeId, Box<dyn Any + Send>>);
 
 impl Memo {
-    fn get<T: Default + Send + 'static>(&mut self) -> &mut T {
+    pub fn get<T: Default + Send + 'static>(&mut self) -> &mut T {
         let slot = self
             .0
             .entry(TypeId::of::<T>())
@@ -156,6 +156,10 @@ pub trait Act: Send + 'static {
     type Outcome: Clone + Send + 'static;
 
     fn needs(&self) -> Needs;
+
+    /// Tells the batch, before any act runs, what this act will read, so the
+    /// first act of its kind can read it for the whole batch in one go.
+    fn announce(&self, _memo: &mut Memo) {}
 
     /// Checks and applies the act. An `Err` is a refusal: the writer undoes
     /// whatever the act applied and keeps the refusal under its key.

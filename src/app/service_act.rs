@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, FixedOffset, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::act::{Act, ActContext, Needs};
+use super::act::{Act, ActContext, Memo, Needs};
 use super::activities::ActivityView;
 use super::answer::Answer;
 use super::earning_rules::{RuleBook, terms_of};
@@ -60,6 +60,25 @@ pub struct ServiceRecorded {
 #[derive(Default)]
 struct RuleBooks(HashMap<(LedgerId, Category), RuleBook>);
 
+/// What the batch's service acts said they will read (`Act::announce`).
+#[derive(Default)]
+struct Announced {
+    windows: Vec<(VolunteerId, UtcTime, UtcTime)>,
+    client_ids: Vec<String>,
+}
+
+/// What the first service act of a batch read for all of them, under the
+/// batch's ledger locks: the volunteers' statuses, their credited records
+/// around the announced spans, and the records of the announced client ids.
+/// A read cache: filling it changes nothing an act could be refused for.
+#[derive(Default)]
+struct Prefetched {
+    loaded: bool,
+    statuses: HashMap<VolunteerId, VolunteerStatus>,
+    records: HashMap<VolunteerId, Vec<ServiceRecordRow>>,
+    by_client_id: HashMap<String, ServiceRecordRow>,
+}
+
 /// The batch's records not yet in the database.
 #[derive(Default)]
 struct BatchService {
@@ -68,6 +87,47 @@ struct BatchService {
 }
 
 impl ServiceAct {
+    /// Where this record's overlaps and day's tally may lie: its scheme day
+    /// and its span, and a day before either (a record lasts at most a day).
+    fn window(&self) -> (DateTime<Utc>, DateTime<Utc>) {
+        let (day_start, day_end) = day_bounds(self.span.day(self.zone), self.zone);
+        let from = day_start.min(self.span.start()) - chrono::Duration::days(1);
+        (from, day_end.max(self.span.end()))
+    }
+
+    /// Reads, once per batch, what every announced service act needs.
+    fn prefetch(cx: &mut ActContext<'_>) -> Result<(), AppError> {
+        if cx.memo::<Prefetched>().loaded {
+            return Ok(());
+        }
+        let Announced {
+            windows,
+            client_ids,
+        } = std::mem::take(cx.memo::<Announced>());
+        let mut volunteers: Vec<VolunteerId> = windows.iter().map(|w| w.0).collect();
+        volunteers.sort_unstable();
+        volunteers.dedup();
+        let statuses = crate::store::volunteers::many(cx.conn(), &volunteers)?
+            .into_iter()
+            .map(|v| (v.id, v.status))
+            .collect();
+        let mut records: HashMap<VolunteerId, Vec<ServiceRecordRow>> = HashMap::new();
+        for row in service_records::credited_in_windows(cx.conn(), &windows)? {
+            records.entry(row.volunteer_id).or_default().push(row);
+        }
+        let by_client_id = service_records::by_client_ids(cx.conn(), &client_ids)?
+            .into_iter()
+            .filter_map(|row| Some((row.client_id.clone()?, row)))
+            .collect();
+        *cx.memo::<Prefetched>() = Prefetched {
+            loaded: true,
+            statuses,
+            records,
+            by_client_id,
+        };
+        Ok(())
+    }
+
     /// The record a client id names, when it names the same service.
     fn same_as(&self, row: &ServiceRecordView) -> bool {
         row.volunteer_id == self.volunteer_id
@@ -85,7 +145,7 @@ impl ServiceAct {
         };
         let found = match cx.memo::<BatchService>().by_client_id.get(client_id) {
             Some(receipt) => Some(receipt.clone()),
-            None => match service_records::by_client_id(cx.conn(), client_id)? {
+            None => match cx.memo::<Prefetched>().by_client_id.get(client_id).cloned() {
                 Some(row) => {
                     let scale = cx.scale(&row.ledger_id);
                     let record = ServiceRecordView::new(&row, scale);
@@ -133,16 +193,16 @@ impl ServiceAct {
     /// refusing any record this one overlaps.
     fn minutes_that_day(&self, cx: &mut ActContext<'_>) -> Result<i64, AppError> {
         let (day_start, day_end) = day_bounds(self.span.day(self.zone), self.zone);
-        let from = day_start.min(self.span.start());
-        let until = day_end.max(self.span.end());
-        let stored = service_records::credited_between(
-            cx.conn(),
-            &self.volunteer_id,
-            UtcTime(from),
-            UtcTime(until),
-        )?;
+        let (from, until) = self.window();
+        let prefetched = cx.memo::<Prefetched>();
+        let stored = prefetched
+            .records
+            .get(&self.volunteer_id)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
         let mut known: Vec<(ServiceSpan, i64, Option<ServiceRecordId>)> = stored
             .iter()
+            .filter(|r| from <= r.started_at.0 && r.started_at.0 < until)
             .filter_map(|r| {
                 let span = ServiceSpan::new(r.started_at.into(), r.ended_at.into()).ok()?;
                 Some((span, i64::from(r.minutes), Some(r.id)))
@@ -170,9 +230,12 @@ impl ServiceAct {
             .sum())
     }
 
-    fn active_volunteer(&self, conn: &mut DbConnection) -> Result<(), AppError> {
-        let status = crate::store::volunteers::get(conn, &self.volunteer_id)?
-            .map(|v| v.status)
+    fn active_volunteer(&self, cx: &mut ActContext<'_>) -> Result<(), AppError> {
+        let status = cx
+            .memo::<Prefetched>()
+            .statuses
+            .get(&self.volunteer_id)
+            .copied()
             .ok_or_else(|| AppError::internal("volunteer vanished"))?;
         if status != VolunteerStatus::Active {
             return Err(AppError::new(
@@ -214,13 +277,14 @@ impl Act for ServiceAct {
     }
 
     fn run(&self, cx: &mut ActContext<'_>) -> Result<ServiceRecorded, AppError> {
+        Self::prefetch(cx)?;
         if let Some(receipt) = self.earlier(cx)? {
             return Ok(ServiceRecorded {
                 receipt,
                 first_time: false,
             });
         }
-        self.active_volunteer(cx.conn())?;
+        self.active_volunteer(cx)?;
         let (terms, rule) = self.terms(cx)?;
         let already = self.minutes_that_day(cx)?;
         let priced = terms.price(&self.span, already).map_err(pricing_refusal)?;
@@ -307,6 +371,15 @@ impl Act for ServiceAct {
             receipt,
             first_time: true,
         })
+    }
+
+    fn announce(&self, memo: &mut Memo) {
+        let (from, until) = self.window();
+        let announced = memo.get::<Announced>();
+        announced
+            .windows
+            .push((self.volunteer_id, UtcTime(from), UtcTime(until)));
+        announced.client_ids.extend(self.client_id.clone());
     }
 
     fn record(

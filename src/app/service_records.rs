@@ -341,10 +341,34 @@ fn span_of(request: &RecordServiceRequest, now: DateTime<Utc>) -> Result<Service
 pub struct Lookups {
     nodes: HashMap<OrganisationId, Option<Node>>,
     activities: HashMap<ActivityId, Option<ActivityRow>>,
-    ledgers: HashMap<AccountId, (LedgerId, Option<AccountId>)>,
+    volunteers: HashMap<VolunteerId, crate::store::volunteers::VolunteerRow>,
+    wallet_ledgers: HashMap<AccountId, LedgerId>,
+    issuance: HashMap<LedgerId, Option<AccountId>>,
 }
 
 impl Lookups {
+    /// Reads the volunteers a batch names by id, and their wallets' ledgers,
+    /// in a few statements rather than a few per record.
+    fn preload(&mut self, conn: &mut DbConnection, ids: &[VolunteerId]) -> Result<(), AppError> {
+        let rows = volunteers::many(conn, ids)?;
+        let wallets: Vec<AccountId> = rows.iter().map(|v| v.account_id).collect();
+        self.wallet_ledgers
+            .extend(crate::store::accounts::ledgers_of(conn, &wallets)?);
+        self.volunteers.extend(rows.into_iter().map(|v| (v.id, v)));
+        Ok(())
+    }
+
+    fn volunteer(
+        &mut self,
+        conn: &mut DbConnection,
+        id: &VolunteerId,
+    ) -> Result<Option<crate::store::volunteers::VolunteerRow>, AppError> {
+        match self.volunteers.get(id) {
+            Some(row) => Ok(Some(row.clone())),
+            None => volunteers::get(conn, id),
+        }
+    }
+
     fn node(
         &mut self,
         conn: &mut DbConnection,
@@ -377,16 +401,22 @@ impl Lookups {
         conn: &mut DbConnection,
         wallet: &AccountId,
     ) -> Result<(LedgerId, Option<AccountId>), AppError> {
-        if let Some(found) = self.ledgers.get(wallet) {
-            return Ok(*found);
+        let ledger = match self.wallet_ledgers.get(wallet) {
+            Some(ledger) => *ledger,
+            None => {
+                let account = crate::store::accounts::get(conn, wallet)?
+                    .ok_or_else(|| AppError::internal("volunteer wallet missing"))?;
+                self.wallet_ledgers.insert(*wallet, account.ledger_id);
+                account.ledger_id
+            }
+        };
+        if let Some(issuance) = self.issuance.get(&ledger) {
+            return Ok((ledger, *issuance));
         }
-        let account = crate::store::accounts::get(conn, wallet)?
-            .ok_or_else(|| AppError::internal("volunteer wallet missing"))?;
-        let ledger = ledgers::get(conn, &account.ledger_id)?
+        let row = ledgers::get(conn, &ledger)?
             .ok_or_else(|| AppError::internal("wallet ledger missing"))?;
-        let found = (ledger.id, ledger.issuance_account_id);
-        self.ledgers.insert(*wallet, found);
-        Ok(found)
+        self.issuance.insert(ledger, row.issuance_account_id);
+        Ok((ledger, row.issuance_account_id))
     }
 }
 
@@ -404,7 +434,7 @@ pub fn prepare(
     let no_volunteer =
         || AppError::invalid_field("volunteer_id", "no such volunteer in your scope");
     let volunteer = match (&request.volunteer_id, &request.card_number) {
-        (Some(id), None) => volunteers::get(conn, id)?,
+        (Some(id), None) => lookups.volunteer(conn, id)?,
         (None, Some(card)) => volunteers::by_card(conn, card.trim())?,
         (Some(_), Some(_)) => {
             return Err(AppError::invalid_field(
@@ -568,6 +598,11 @@ impl App {
             self.store
                 .run(move |conn| {
                     let mut lookups = Lookups::default();
+                    let named: Vec<VolunteerId> = checked
+                        .iter()
+                        .filter_map(|c| c.as_ref().ok().and_then(|(r, _)| r.volunteer_id))
+                        .collect();
+                    lookups.preload(conn, &named)?;
                     Ok(checked
                         .into_iter()
                         .map(|c| {

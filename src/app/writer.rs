@@ -34,6 +34,7 @@ use crate::store::{DbConnection, Store, accounts, journal, ledgers, write_transa
 trait Job: Send {
     fn claim(&self) -> Option<&Claim>;
     fn needs(&self) -> Needs;
+    fn announce(&self, memo: &mut Memo);
     /// Answers from the record kept under the job's key.
     fn replay(&mut self, conn: &mut DbConnection, row: &IdempotencyRow);
     /// Runs the act: `Ok(true)` if accepted, `Ok(false)` if refused (its
@@ -66,6 +67,10 @@ impl<A: Act> Job for Queued<A> {
 
     fn needs(&self) -> Needs {
         self.act.needs()
+    }
+
+    fn announce(&self, memo: &mut Memo) {
+        self.act.announce(memo);
     }
 
     fn replay(&mut self, conn: &mut DbConnection, row: &IdempotencyRow) {
@@ -390,6 +395,9 @@ fn commit_batch(
     let mut writes: Vec<DeferredWrite> = Vec::new();
     let mut records = Vec::new();
     let mut memo = Memo::default();
+    for &i in &to_run {
+        batch[i].announce(&mut memo);
+    }
     for i in to_run {
         let mut cx = ActContext::new(conn, &mut engine, &mut memo, now);
         let accepted = batch[i].run(&mut cx, &mut records)?;

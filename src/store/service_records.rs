@@ -1,10 +1,13 @@
 //! Service records: what volunteers did, each paid by one transfer.
 
 use diesel::dsl::sum;
+use diesel::expression::BoxableExpression;
 use diesel::prelude::*;
+use diesel::sql_types::Bool;
 
 use super::DbConnection;
 use super::columns::UtcTime;
+use super::connection::MultiBackend;
 use super::schema::service_records;
 use super::subtree::within;
 use crate::domain::{
@@ -53,17 +56,6 @@ pub fn get(
         .optional()?)
 }
 
-pub fn by_client_id(
-    conn: &mut DbConnection,
-    client_id: &str,
-) -> Result<Option<ServiceRecordRow>, AppError> {
-    Ok(service_records::table
-        .filter(service_records::client_id.eq(client_id))
-        .select(ServiceRecordRow::as_select())
-        .get_result(conn)
-        .optional()?)
-}
-
 pub fn set_status(
     conn: &mut DbConnection,
     id: &ServiceRecordId,
@@ -73,26 +65,6 @@ pub fn set_status(
         .set(service_records::status.eq(status))
         .execute(conn)?;
     Ok(())
-}
-
-/// The volunteer's credited records that started before `until` and end after
-/// `from`: those that overlap the span, or fall in a day.
-pub fn credited_between(
-    conn: &mut DbConnection,
-    volunteer: &VolunteerId,
-    from: UtcTime,
-    until: UtcTime,
-) -> Result<Vec<ServiceRecordRow>, AppError> {
-    // A record lasts at most a day, so its start is within a day before `from`.
-    let earliest = UtcTime(from.0 - chrono::Duration::days(1));
-    Ok(service_records::table
-        .filter(service_records::volunteer_id.eq(volunteer))
-        .filter(service_records::started_at.ge(earliest))
-        .filter(service_records::started_at.lt(until))
-        .filter(service_records::ended_at.gt(from))
-        .filter(service_records::status.eq(ServiceStatus::Credited))
-        .select(ServiceRecordRow::as_select())
-        .load(conn)?)
 }
 
 /// Minutes credited to the volunteer for service started in `[from, until)`.
@@ -114,6 +86,54 @@ pub fn credited_minutes(
         query = query.filter(service_records::started_at.lt(until));
     }
     Ok(query.get_result::<Option<i64>>(conn)?.unwrap_or(0))
+}
+
+/// The credited records of each volunteer that start inside that volunteer's
+/// window: what a whole batch of records must be checked against, in one
+/// statement per 200 windows.
+pub fn credited_in_windows(
+    conn: &mut DbConnection,
+    windows: &[(VolunteerId, UtcTime, UtcTime)],
+) -> Result<Vec<ServiceRecordRow>, AppError> {
+    type Condition =
+        Box<dyn BoxableExpression<service_records::table, MultiBackend, SqlType = Bool>>;
+    let mut rows = Vec::new();
+    for chunk in windows.chunks(200) {
+        let mut any: Condition = Box::new(false.into_sql::<Bool>());
+        for (volunteer, from, until) in chunk {
+            any = Box::new(
+                any.or(service_records::volunteer_id
+                    .eq(*volunteer)
+                    .and(service_records::started_at.ge(*from))
+                    .and(service_records::started_at.lt(*until))),
+            );
+        }
+        rows.extend(
+            service_records::table
+                .filter(any)
+                .filter(service_records::status.eq(ServiceStatus::Credited))
+                .select(ServiceRecordRow::as_select())
+                .load(conn)?,
+        );
+    }
+    Ok(rows)
+}
+
+/// The records made under any of these client ids.
+pub fn by_client_ids(
+    conn: &mut DbConnection,
+    client_ids: &[String],
+) -> Result<Vec<ServiceRecordRow>, AppError> {
+    let mut rows = Vec::new();
+    for chunk in client_ids.chunks(500) {
+        rows.extend(
+            service_records::table
+                .filter(service_records::client_id.eq_any(chunk))
+                .select(ServiceRecordRow::as_select())
+                .load(conn)?,
+        );
+    }
+    Ok(rows)
 }
 
 pub struct ServiceRecordFilter {

@@ -63,6 +63,20 @@ pub fn of_user(
         .optional()?)
 }
 
+/// Volunteers by id, many at once.
+pub fn many(conn: &mut DbConnection, ids: &[VolunteerId]) -> Result<Vec<VolunteerRow>, AppError> {
+    let mut rows = Vec::new();
+    for chunk in ids.chunks(500) {
+        rows.extend(
+            volunteers::table
+                .filter(volunteers::id.eq_any(chunk))
+                .select(VolunteerRow::as_select())
+                .load(conn)?,
+        );
+    }
+    Ok(rows)
+}
+
 pub fn by_card(conn: &mut DbConnection, card: &str) -> Result<Option<VolunteerRow>, AppError> {
     Ok(volunteers::table
         .filter(volunteers::card_number.eq(card))
