@@ -79,6 +79,14 @@ struct Prefetched {
     by_client_id: HashMap<String, ServiceRecordRow>,
 }
 
+/// The batch's accepted records, written together after its journal rows
+/// by the one write the first of them queued.
+#[derive(Default)]
+struct RecordsToWrite {
+    rows: std::sync::Arc<std::sync::Mutex<Vec<ServiceRecordRow>>>,
+    queued: bool,
+}
+
 /// The batch's records not yet in the database.
 #[derive(Default)]
 struct BatchService {
@@ -366,7 +374,23 @@ impl Act for ServiceAct {
                 .by_client_id
                 .insert(client_id.clone(), receipt.clone());
         }
-        cx.write(Box::new(move |conn| service_records::insert(conn, &row)));
+        let to_write = cx.memo::<RecordsToWrite>();
+        to_write
+            .rows
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(row);
+        if !std::mem::replace(&mut to_write.queued, true) {
+            let rows = std::sync::Arc::clone(&to_write.rows);
+            cx.write(Box::new(move |conn| {
+                let rows = std::mem::take(
+                    &mut *rows
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner),
+                );
+                service_records::insert_many(conn, &rows)
+            }));
+        }
         Ok(ServiceRecorded {
             receipt,
             first_time: true,

@@ -38,10 +38,9 @@ pub struct ServiceRecordRow {
     pub created_at: UtcTime,
 }
 
-pub fn insert(conn: &mut DbConnection, row: &ServiceRecordRow) -> Result<(), AppError> {
-    diesel::insert_into(service_records::table)
-        .values(row)
-        .execute(conn)?;
+/// Many records at once (a batch's): one statement per chunk on PostgreSQL.
+pub fn insert_many(conn: &mut DbConnection, rows: &[ServiceRecordRow]) -> Result<(), AppError> {
+    super::connection::insert_rows!(conn, service_records::table, rows);
     Ok(())
 }
 
@@ -98,15 +97,21 @@ pub fn credited_in_windows(
     type Condition =
         Box<dyn BoxableExpression<service_records::table, MultiBackend, SqlType = Bool>>;
     let mut rows = Vec::new();
+    let window = |(volunteer, from, until): &(VolunteerId, UtcTime, UtcTime)| {
+        service_records::volunteer_id
+            .eq(*volunteer)
+            .and(service_records::started_at.ge(*from))
+            .and(service_records::started_at.lt(*until))
+    };
     for chunk in windows.chunks(200) {
-        let mut any: Condition = Box::new(false.into_sql::<Bool>());
-        for (volunteer, from, until) in chunk {
-            any = Box::new(
-                any.or(service_records::volunteer_id
-                    .eq(*volunteer)
-                    .and(service_records::started_at.ge(*from))
-                    .and(service_records::started_at.lt(*until))),
-            );
+        let Some((first, rest)) = chunk.split_first() else {
+            continue;
+        };
+        // Every arm of the OR must use the (volunteer_id, started_at) index
+        // for SQLite to read it as a union of index ranges: no constant arm.
+        let mut any: Condition = Box::new(window(first));
+        for w in rest {
+            any = Box::new(any.or(window(w)));
         }
         rows.extend(
             service_records::table
