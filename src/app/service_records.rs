@@ -205,6 +205,8 @@ pub struct RecordEventRequest {
 impl RecordEventRequest {
     /// One record per volunteer, each with a client id derived from the
     /// event's and the volunteer's (UUID v5), the same on every retry.
+    /// What every volunteer's record shares is checked once: a malformed
+    /// event is refused whole.
     pub fn records(&self) -> Result<Vec<RecordServiceRequest>, AppError> {
         if self.volunteer_ids.is_empty() || self.volunteer_ids.len() > MAX_BATCH {
             return Err(AppError::invalid_field(
@@ -212,6 +214,12 @@ impl RecordEventRequest {
                 format!("1 to {MAX_BATCH} volunteers an event"),
             ));
         }
+        checked_span(
+            self.started_at,
+            self.ended_at,
+            self.minutes,
+            self.note.as_ref(),
+        )?;
         Ok(self
             .volunteer_ids
             .iter()
@@ -293,9 +301,36 @@ pub struct ServiceRecordQuery {
 /// The span a request describes, refused when it is malformed or lies in
 /// the future.
 fn span_of(request: &RecordServiceRequest, now: DateTime<Utc>) -> Result<ServiceSpan, AppError> {
-    let end = match (request.ended_at, request.minutes) {
-        (Some(end), None) => end,
-        (None, Some(minutes)) => request.started_at + Duration::minutes(i64::from(minutes)),
+    let span = checked_span(
+        request.started_at,
+        request.ended_at,
+        request.minutes,
+        request.note.as_ref(),
+    )?;
+    if span.end() > now + Duration::minutes(CLOCK_SKEW_MINUTES) {
+        let field = if request.minutes.is_some() {
+            "minutes"
+        } else {
+            "ended_at"
+        };
+        return Err(AppError::invalid_field(
+            field,
+            "service cannot end in the future; record it once it is done",
+        ));
+    }
+    Ok(span)
+}
+
+/// The span of `ended_at` or `minutes` (one of them), and a note that fits.
+fn checked_span(
+    started_at: DateTime<Utc>,
+    ended_at: Option<DateTime<Utc>>,
+    minutes: Option<u32>,
+    note: Option<&Note>,
+) -> Result<ServiceSpan, AppError> {
+    let (end, field) = match (ended_at, minutes) {
+        (Some(end), None) => (end, "ended_at"),
+        (None, Some(m)) => (started_at + Duration::minutes(i64::from(m)), "minutes"),
         (Some(_), Some(_)) => {
             return Err(AppError::invalid_field(
                 "minutes",
@@ -309,30 +344,13 @@ fn span_of(request: &RecordServiceRequest, now: DateTime<Utc>) -> Result<Service
             ));
         }
     };
-    if request
-        .note
-        .as_ref()
-        .is_some_and(|n| n.len() > MAX_NOTE_BYTES)
-    {
+    if note.is_some_and(|n| n.len() > MAX_NOTE_BYTES) {
         return Err(AppError::invalid_field(
             "note",
             format!("at most {MAX_NOTE_BYTES} bytes"),
         ));
     }
-    let field = if request.minutes.is_some() {
-        "minutes"
-    } else {
-        "ended_at"
-    };
-    let span = ServiceSpan::new(request.started_at, end)
-        .map_err(|rule| AppError::invalid_field(field, rule))?;
-    if span.end() > now + Duration::minutes(CLOCK_SKEW_MINUTES) {
-        return Err(AppError::invalid_field(
-            field,
-            "service cannot end in the future; record it once it is done",
-        ));
-    }
-    Ok(span)
+    ServiceSpan::new(started_at, end).map_err(|rule| AppError::invalid_field(field, rule))
 }
 
 /// What preparing records reads more than once (a batch names the same

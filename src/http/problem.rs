@@ -151,7 +151,10 @@ fn human(message: &str) -> String {
 
 /// A path that does not parse names nothing that exists: every path
 /// parameter is an id.
-pub fn path_error(err: actix_web::error::PathError, _: &HttpRequest) -> actix_web::Error {
+pub fn path_error(err: actix_web::error::PathError, request: &HttpRequest) -> actix_web::Error {
+    if let Some(response) = super::unrouted::wrong_method(request) {
+        return actix_web::error::InternalError::from_response(err, response).into();
+    }
     tracing::debug!(error = %err, "unparsable path");
     AppError::new(
         ErrorCode::NotFound,

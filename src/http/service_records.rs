@@ -108,8 +108,10 @@ pub async fn get_service_record(
 }]})))]
 #[serde(deny_unknown_fields)]
 pub struct ServiceBatchBody {
-    /// 1 to 500 records, each with its `client_id`.
-    #[schema(value_type = Vec<RecordServiceRequest>, min_items = 1, max_items = 500)]
+    /// 1 to 500 records, each a `RecordServiceRequest` with its `client_id`.
+    /// Each is read on its own: one that does not parse is refused in its
+    /// own result, not with the batch.
+    #[schema(value_type = Vec<Object>, min_items = 1, max_items = 500)]
     pub records: Vec<serde_json::Value>,
 }
 
@@ -225,6 +227,14 @@ pub async fn record_service_batch(
     let requests: Vec<Result<RecordServiceRequest, AppError>> = match media.as_deref() {
         Some("application/json") => {
             let batch: ServiceBatchBody = from_object(&body)?;
+            // Each record fails on its own, but something that is not a record
+            // at all makes the batch malformed.
+            if let Some(i) = batch.records.iter().position(|r| !r.is_object()) {
+                return Err(AppError::invalid_field(
+                    format!("records[{i}]"),
+                    "must be a JSON object",
+                ));
+            }
             batch
                 .records
                 .into_iter()
@@ -324,12 +334,6 @@ fn batch_view(
 /// One record of a batch, read as a single request would be; a field that
 /// does not parse is named with the record's place (`records[3].minutes`).
 fn parse_record(index: usize, record: serde_json::Value) -> Result<RecordServiceRequest, AppError> {
-    if !record.is_object() {
-        return Err(AppError::invalid_field(
-            format!("records[{index}]"),
-            "must be a JSON object",
-        ));
-    }
     serde_path_to_error::deserialize(record).map_err(|e| {
         let path = match e.path().to_string().as_str() {
             "." => format!("records[{index}]"),

@@ -19,6 +19,10 @@ struct Endpoint {
 }
 
 impl Endpoint {
+    fn parameters(&self) -> usize {
+        self.segments.iter().filter(|s| s.is_none()).count()
+    }
+
     fn matches(&self, segments: &[&str]) -> bool {
         self.segments.len() == segments.len()
             && self
@@ -56,12 +60,19 @@ fn endpoints() -> &'static [Endpoint] {
     })
 }
 
-/// The methods documented for `path`, if it is a documented path at all.
+/// The methods documented for `path`, if it is a documented path at all. As in
+/// OpenAPI, a path spelled out wins over a template it also fits
+/// (`/v1/service-records/batch` over `/v1/service-records/{id}`).
 fn allowed_methods(path: &str) -> Option<Vec<&'static str>> {
     let segments: Vec<&str> = path.split('/').collect();
-    let mut methods: Vec<&'static str> = endpoints()
+    let matching: Vec<&Endpoint> = endpoints()
         .iter()
         .filter(|e| e.matches(&segments))
+        .collect();
+    let fewest = matching.iter().map(|e| e.parameters()).min()?;
+    let mut methods: Vec<&'static str> = matching
+        .iter()
+        .filter(|e| e.parameters() == fewest)
         .flat_map(|e| e.methods.iter().copied())
         .collect();
     methods.sort_unstable();
@@ -70,9 +81,21 @@ fn allowed_methods(path: &str) -> Option<Vec<&'static str>> {
 }
 
 pub async fn unrouted(request: HttpRequest) -> HttpResponse {
-    let Some(methods) = allowed_methods(request.path()) else {
-        return AppError::new(ErrorCode::NotFound, "no such endpoint").error_response();
-    };
+    match allowed_methods(request.path()) {
+        Some(methods) => method_not_allowed(&request, &methods),
+        None => AppError::new(ErrorCode::NotFound, "no such endpoint").error_response(),
+    }
+}
+
+/// The 405 for a documented path asked with a method it does not answer,
+/// when a route with a parameter took the request (`GET
+/// /v1/service-records/batch` reaches `GET /v1/service-records/{id}`).
+pub fn wrong_method(request: &HttpRequest) -> Option<HttpResponse> {
+    let methods = allowed_methods(request.path())?;
+    (!methods.contains(&request.method().as_str())).then(|| method_not_allowed(request, &methods))
+}
+
+fn method_not_allowed(request: &HttpRequest, methods: &[&str]) -> HttpResponse {
     let allow = methods.join(", ");
     let mut response = AppError::new(
         ErrorCode::MethodNotAllowed,
@@ -98,6 +121,15 @@ mod tests {
         assert_eq!(
             allowed_methods("/v1/transfers/0190c5a4-0000-7000-8000-000000000000/post"),
             Some(vec!["POST"])
+        );
+        // A path spelled out wins over the template it also fits.
+        assert_eq!(
+            allowed_methods("/v1/service-records/batch"),
+            Some(vec!["POST"])
+        );
+        assert_eq!(
+            allowed_methods("/v1/service-records/0190c5a4-0000-7000-8000-000000000000"),
+            Some(vec!["GET"])
         );
         assert_eq!(allowed_methods("/v1/nothing"), None);
         assert_eq!(allowed_methods("/v1/transfers/a/b/c"), None);
