@@ -5,8 +5,8 @@
 mod common;
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Barrier, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -185,26 +185,6 @@ fn assert_created(r: &Reply) -> String {
 // Reading the books
 // ---------------------------------------------------------------------------
 
-/// Every item of a cursor-paginated list.
-fn all_pages(api: &Api, path: &str) -> Vec<Value> {
-    let sep = if path.contains('?') { '&' } else { '?' };
-    let mut items = Vec::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let url = match &cursor {
-            Some(c) => format!("{path}{sep}cursor={c}"),
-            None => path.to_string(),
-        };
-        let r = api.get(&url);
-        assert_eq!(r.status, 200, "GET {url}: {}", r.body);
-        items.extend(r.body["items"].as_array().expect("items").iter().cloned());
-        match r.body["next_cursor"].as_str() {
-            Some(c) => cursor = Some(c.to_string()),
-            None => return items,
-        }
-    }
-}
-
 /// Every account of the bank's ledger.
 fn ledger_accounts(bank: &Bank) -> Vec<Value> {
     all_pages(
@@ -333,26 +313,6 @@ fn running_balance_at(postings: &[Value], t: DateTime<Utc>) -> i64 {
 // ---------------------------------------------------------------------------
 // Concurrency
 // ---------------------------------------------------------------------------
-
-/// Runs `f(0..n)` on `n` threads released together; returns the results in order.
-fn in_parallel<T: Send>(n: usize, f: impl Fn(usize) -> T + Sync) -> Vec<T> {
-    let barrier = Barrier::new(n);
-    std::thread::scope(|s| {
-        let handles: Vec<_> = (0..n)
-            .map(|i| {
-                let (barrier, f) = (&barrier, &f);
-                s.spawn(move || {
-                    barrier.wait();
-                    f(i)
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("worker thread panicked"))
-            .collect()
-    })
-}
 
 /// A client of a second server process on the bank's database, with the same token.
 fn second_server(bank: &Bank) -> (Server, Api) {

@@ -9,7 +9,6 @@
 
 mod common;
 
-use std::sync::Barrier;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration as StdDuration, Instant};
@@ -32,25 +31,6 @@ fn day(days: i64) -> DateTime<Utc> {
         .unwrap()
         .and_utc();
     today - Duration::days(days)
-}
-
-fn in_parallel<T: Send>(n: usize, f: impl Fn(usize) -> T + Sync) -> Vec<T> {
-    let barrier = Barrier::new(n);
-    std::thread::scope(|s| {
-        let handles: Vec<_> = (0..n)
-            .map(|i| {
-                let (barrier, f) = (&barrier, &f);
-                s.spawn(move || {
-                    barrier.wait();
-                    f(i)
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("worker"))
-            .collect()
-    })
 }
 
 /// A community under the root with a coordinator, an activity and a
@@ -108,43 +88,21 @@ impl Community {
 }
 
 fn records_of(api: &Api, volunteer: &str) -> Vec<Value> {
-    let mut items = Vec::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let mut path = format!("/v1/service-records?volunteer_id={volunteer}&limit=200");
-        if let Some(c) = &cursor {
-            path.push_str(&format!("&cursor={c}"));
-        }
-        let page = api.get(&path);
-        assert_eq!(page.status, 200, "{}", page.body);
-        items.extend(page.body["items"].as_array().unwrap().iter().cloned());
-        match page.body["next_cursor"].as_str() {
-            Some(c) => cursor = Some(c.to_string()),
-            None => return items,
-        }
-    }
+    all_pages(
+        api,
+        &format!("/v1/service-records?volunteer_id={volunteer}&limit=200"),
+    )
 }
 
 /// Every hours-credit transfer of the ledger.
 fn hours_credits(bank: &Bank) -> Vec<Value> {
-    let mut items = Vec::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let mut path = format!(
+    all_pages(
+        &bank.api,
+        &format!(
             "/v1/transfers?ledger_id={}&kind=hours_credit&limit=200",
             bank.ledger_id
-        );
-        if let Some(c) = &cursor {
-            path.push_str(&format!("&cursor={c}"));
-        }
-        let page = bank.api.get(&path);
-        assert_eq!(page.status, 200, "{}", page.body);
-        items.extend(page.body["items"].as_array().unwrap().iter().cloned());
-        match page.body["next_cursor"].as_str() {
-            Some(c) => cursor = Some(c.to_string()),
-            None => return items,
-        }
-    }
+        ),
+    )
 }
 
 on_both_backends! {

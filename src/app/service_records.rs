@@ -680,19 +680,15 @@ impl App {
             .map(|c| self.in_flight.enter(c))
             .transpose()?;
         let reader = caller.clone();
-        let (row, _) = self
+        let (row, place_covered) = self
             .store
-            .run(move |conn| visible(conn, &reader, &id))
+            .run(move |conn| {
+                let (row, _) = visible(conn, &reader, &id)?;
+                let place = find(conn, &row.organisation_id)?;
+                let covered = place.is_some_and(|n| reader.covers(RECORDERS, n.path()));
+                Ok((row, covered))
+            })
             .await?;
-        let place_covered = {
-            let caller = caller.clone();
-            let place = row.organisation_id;
-            self.store
-                .run(move |conn| {
-                    Ok(find(conn, &place)?.is_some_and(|n| caller.covers(RECORDERS, n.path())))
-                })
-                .await?
-        };
         if !place_covered {
             return Err(AppError::forbidden(
                 "only coordinators of where the service was done take it back",
