@@ -70,6 +70,8 @@ pub struct Config {
     pub service_zone: chrono::FixedOffset,
     /// Hours of service for each star level, ascending (one to five stars).
     pub star_hours: Vec<u32>,
+    /// Which service records wait for a second person's approval.
+    pub approval: crate::domain::ApprovalPolicy,
 }
 
 /// Failed-login throttling. Per username from one address and per address,
@@ -135,6 +137,9 @@ struct FileConfig {
     identity_provider: Option<IdentityProviderConfig>,
     service_utc_offset: Option<String>,
     star_hours: Option<Vec<u32>>,
+    approval_over_minutes: Option<u64>,
+    approval_night_over_minutes: Option<u64>,
+    night_hours: Option<String>,
 }
 
 pub const MIN_SECRET_BYTES: usize = 32;
@@ -350,10 +355,33 @@ impl Config {
         {
             return Err("TIMEBANK_STAR_HOURS must be rising hours above zero, such as 100,300,600,1000,1500".into());
         }
+        let defaults = crate::domain::ApprovalPolicy::default();
+        let night_text = var("NIGHT_HOURS").or(file.night_hours);
+        let night = match night_text {
+            Some(text) => crate::domain::NightHours::parse(&text)
+                .map_err(|why| format!("TIMEBANK_NIGHT_HOURS: {why}, got {text:?}"))?,
+            None => defaults.night,
+        };
+        let approval = crate::domain::ApprovalPolicy {
+            max_minutes: number(
+                "APPROVAL_OVER_MINUTES",
+                file.approval_over_minutes,
+                u64::from(defaults.max_minutes),
+                1..=1440,
+            )? as u32,
+            night_max_minutes: number(
+                "APPROVAL_NIGHT_OVER_MINUTES",
+                file.approval_night_over_minutes,
+                u64::from(defaults.night_max_minutes),
+                1..=1440,
+            )? as u32,
+            night,
+        };
         // The ranges above bound every value, so these conversions are exact.
         Ok(Self {
             service_zone,
             star_hours,
+            approval,
             database_url,
             bind: var("BIND")
                 .or(file.bind)

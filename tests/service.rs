@@ -876,3 +876,234 @@ on_both_backends! {
         bank.assert_verified();
     }
 }
+
+fn approve(api: &Api, record: &str) -> Reply {
+    api.post(
+        &format!("/v1/service-records/{record}/approve"),
+        &json!({}),
+        Some(&fresh_key()),
+    )
+}
+
+fn reject(api: &Api, record: &str) -> Reply {
+    api.post(
+        &format!("/v1/service-records/{record}/reject"),
+        &json!({"reason": "not on the rota that day"}),
+        Some(&fresh_key()),
+    )
+}
+
+/// A second coordinator of the same community.
+fn second_coordinator(bank: &Bank, place: &Community) -> Api {
+    let (_, token) = bank.person(Role::Coordinator, &place.id);
+    bank.api.with_token(&token)
+}
+
+on_both_backends! {
+    long_service_waits_for_a_second_person(backend) {
+        let bank = Bank::new(backend);
+        let place = Community::new(&bank, "Green Lane");
+        let checker = second_coordinator(&bank, &place);
+        let (volunteer, wallet) = place.volunteer(&bank);
+        let start = day(5);
+
+        // Nine hours is over the default threshold of eight: kept, priced, unpaid.
+        let long = place.record(&volunteer, start, 540);
+        assert_eq!(long.status, 201, "{}", long.body);
+        assert_eq!(long.body["status"], "pending_approval");
+        assert_eq!(long.body["points"], "90.00");
+        assert_eq!(long.body["transfer_id"], Value::Null);
+        assert!(long.body["approval_reason"].as_str().unwrap().contains("8"), "{}", long.body);
+        assert_eq!(bank.posted(&wallet), "0.00");
+        assert!(hours_credits(&bank).is_empty());
+        let id = long.id();
+        let waiting = all_pages(&checker, "/v1/service-records?status=pending_approval&limit=200");
+        assert_eq!(waiting.len(), 1);
+        assert_eq!(waiting[0]["id"], id.as_str());
+        let summary = place.coordinator.get(&format!("/v1/volunteers/{volunteer}/summary"));
+        assert_eq!(summary.body["hours_total"]["minutes"], 0, "unapproved hours are not tallied");
+
+        // It holds the volunteer's time: an overlap and the day's cap count it.
+        place.record(&volunteer, start + Duration::hours(2), 60).assert_problem(409, "overlapping_service");
+        place.record(&volunteer, start + Duration::hours(10), 240).assert_problem(422, "service_cap_exceeded");
+
+        // Refusals change nothing.
+        let outsider = Community::new(&bank, "Far Away");
+        let before = bank.snapshot();
+        approve(&place.coordinator, &id).assert_problem(403, "own_record");
+        reject(&place.coordinator, &id).assert_problem(403, "own_record");
+        reverse(&checker, &id).assert_problem(409, "service_not_credited");
+        approve(&bank.as_role(Role::Auditor), &id).assert_problem(403, "forbidden");
+        approve(&outsider.coordinator, &id).assert_problem(404, "not_found");
+        checker.post(&format!("/v1/service-records/{id}/approve"), &json!({"note": "a\u{0}b"}), None)
+            .assert_problem(400, "validation_failed");
+        checker.post(&format!("/v1/service-records/{id}/approve"), &json!({"note": "x".repeat(1025)}), None)
+            .assert_invalid("note");
+        checker.post(&format!("/v1/service-records/{id}/reject"), &json!({"reason": "  "}), None)
+            .assert_invalid("reason");
+        checker.post(&format!("/v1/service-records/{id}/reject"), &json!({}), None)
+            .assert_problem(400, "validation_failed");
+        assert_eq!(bank.snapshot(), before);
+        assert_eq!(place.coordinator.get(&format!("/v1/service-records/{id}")).body["status"], "pending_approval");
+
+        // Another coordinator approves: credited as priced, once; the replay is the same answer.
+        let key = fresh_key();
+        let path = format!("/v1/service-records/{id}/approve");
+        let body = json!({"note": "confirmed by the care home"});
+        let approved = checker.post(&path, &body, Some(&key));
+        assert_eq!(approved.status, 200, "{}", approved.body);
+        assert_eq!(approved.body["status"], "credited");
+        assert_eq!(approved.body["balance"], "90.00");
+        assert_eq!(approved.body["decision_note"], "confirmed by the care home");
+        assert!(approved.body["decided_at"].is_string());
+        let replay = checker.post(&path, &body, Some(&key));
+        assert_eq!(replay.status, 200);
+        assert_eq!(replay.text, approved.text, "a replay answers byte for byte");
+        approve(&checker, &id).assert_problem(409, "not_pending_approval");
+        reject(&checker, &id).assert_problem(409, "not_pending_approval");
+        assert_eq!(bank.posted(&wallet), "90.00");
+        let credits = hours_credits(&bank);
+        assert_eq!(credits.len(), 1);
+        assert_eq!(credits[0]["id"], approved.body["transfer_id"]);
+        assert_eq!(credits[0]["metadata"]["service_record_id"], id.as_str());
+        assert_eq!(credits[0]["metadata"]["recorded_by"], long.body["recorded_by"]);
+        assert_eq!(credits[0]["metadata"]["approved_by"], approved.body["decided_by"]);
+        let summary = place.coordinator.get(&format!("/v1/volunteers/{volunteer}/summary"));
+        assert_eq!(summary.body["hours_total"]["minutes"], 540);
+
+        // A rejected record is closed unpaid and frees the volunteer's time.
+        let other = place.record(&volunteer, day(6), 600);
+        assert_eq!(other.body["status"], "pending_approval", "{}", other.body);
+        let rejected = reject(&checker, &other.id());
+        assert_eq!(rejected.status, 200, "{}", rejected.body);
+        assert_eq!(rejected.body["status"], "rejected");
+        assert_eq!(rejected.body["decision_note"], "not on the rota that day");
+        approve(&checker, &other.id()).assert_problem(409, "not_pending_approval");
+        reverse(&checker, &other.id()).assert_problem(409, "service_not_credited");
+        assert_eq!(place.record(&volunteer, day(6), 60).status, 201);
+        assert_eq!(bank.posted(&wallet), "100.00");
+        assert!(all_pages(&checker, "/v1/service-records?status=pending_approval").is_empty());
+
+        // Approved records reverse like any other, and the reversal replays.
+        let key = fresh_key();
+        let path = format!("/v1/service-records/{id}/reverse");
+        let body = json!({"reason": "counted twice"});
+        let reversed = checker.post(&path, &body, Some(&key));
+        assert_eq!(reversed.status, 200, "{}", reversed.body);
+        assert_eq!(checker.post(&path, &body, Some(&key)).text, reversed.text);
+        assert_eq!(bank.posted(&wallet), "10.00");
+        bank.assert_verified();
+    }
+
+    night_service_has_its_own_threshold(backend) {
+        let bank = Bank::with_env(backend, &[("TIMEBANK_APPROVAL_NIGHT_OVER_MINUTES", "60"), ("TIMEBANK_NIGHT_HOURS", "23-5")]);
+        let place = Community::new(&bank, "Green Lane");
+        let (volunteer, wallet) = place.volunteer(&bank);
+        // 22:30 to 00:30 in the scheme's zone (UTC+8): 90 night minutes.
+        let evening = day(8) + Duration::hours(14) + Duration::minutes(30);
+        let night = place.record(&volunteer, evening, 120);
+        assert_eq!(night.body["status"], "pending_approval", "{}", night.body);
+        // The same two hours in the afternoon are paid at once.
+        let afternoon = place.record(&volunteer, day(9) + Duration::hours(6), 120);
+        assert_eq!(afternoon.body["status"], "credited", "{}", afternoon.body);
+        // 22:00 to 23:30: thirty minutes inside the night, under the threshold.
+        let late = place.record(&volunteer, day(10) + Duration::hours(14), 90);
+        assert_eq!(late.body["status"], "credited", "{}", late.body);
+        assert_eq!(bank.posted(&wallet), "35.00");
+
+        // Nonsense settings stop the service at start, with the variable named.
+        for (name, value) in [("TIMEBANK_NIGHT_HOURS", "25-6"), ("TIMEBANK_NIGHT_HOURS", "night"),
+                              ("TIMEBANK_APPROVAL_OVER_MINUTES", "0"), ("TIMEBANK_APPROVAL_NIGHT_OVER_MINUTES", "-4")] {
+            let failed = serve_expecting_exit(bank.db.dir(), &[(name, value)]);
+            assert!(failed.stderr.contains(name), "{name}={value}: {}", failed.stderr);
+        }
+    }
+
+    one_decision_wins_across_processes(backend) {
+        let bank = Bank::new(backend);
+        let place = Community::new(&bank, "Green Lane");
+        let checker = second_coordinator(&bank, &place);
+        let second = Server::start(&bank.db);
+        let apis = [checker.clone(), Api::new(&second.base, checker.token.clone())];
+        let volunteers: Vec<(String, String)> = (0..3).map(|_| place.volunteer(&bank)).collect();
+        for (round, (volunteer, wallet)) in volunteers.iter().enumerate() {
+            let id = place.record(volunteer, day(20 + round as i64), 600).id();
+            // Eight approvals and eight rejections at once, over two processes.
+            let replies = in_parallel(16, |i| {
+                let api = &apis[i % 2];
+                if i % 4 < 2 { ("approve", approve(api, &id)) } else { ("reject", reject(api, &id)) }
+            });
+            let won: Vec<_> = replies.iter().filter(|(_, r)| r.status == 200).collect();
+            assert_eq!(won.len(), 1, "{:?}", replies.iter().map(|(k, r)| (k, r.status)).collect::<Vec<_>>());
+            for (_, r) in replies.iter().filter(|(_, r)| r.status != 200) {
+                r.assert_problem(409, "not_pending_approval");
+            }
+            let record = place.coordinator.get(&format!("/v1/service-records/{id}"));
+            let expected = if won[0].0 == "approve" { ("credited", "100.00") } else { ("rejected", "0.00") };
+            assert_eq!(record.body["status"], expected.0);
+            assert_eq!(bank.posted(wallet), expected.1);
+        }
+        let credited = volunteers.iter().flat_map(|(v, _)| records_of(&bank.api, v))
+            .filter(|r| r["status"] == "credited").count();
+        assert_eq!(hours_credits(&bank).len(), credited);
+        drop(second);
+        bank.assert_verified();
+    }
+
+    answered_approvals_survive_sigkill(backend) {
+        let mut bank = Bank::new(backend);
+        let place = Community::new(&bank, "Green Lane");
+        let checker = second_coordinator(&bank, &place);
+        let volunteers: Vec<String> = (0..4).map(|_| place.volunteer(&bank).0).collect();
+        let records: Vec<Value> = (0..300)
+            .map(|i| batch_record(&place, &volunteers[i % 4], day(100 + i as i64), 540))
+            .collect();
+        let made = send_batch(&place.coordinator, &records);
+        assert_eq!(made.body["created"], 300, "{}", made.body);
+        let ids: Vec<String> = made.body["results"].as_array().unwrap().iter()
+            .map(|r| { assert_eq!(r["record"]["status"], "pending_approval"); r["record"]["id"].as_str().unwrap().to_string() })
+            .collect();
+        let answered = Mutex::new(Vec::new());
+        let stop = AtomicBool::new(false);
+        std::thread::scope(|s| {
+            for t in 0..4 {
+                let (answered, stop, checker, ids) = (&answered, &stop, &checker, &ids);
+                s.spawn(move || {
+                    for id in ids.iter().skip(t).step_by(4) {
+                        if stop.load(Ordering::Relaxed) { break; }
+                        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| approve(checker, id))) {
+                            Ok(r) if r.status == 200 => answered.lock().unwrap().push(id.clone()),
+                            Ok(r) => panic!("unexpected {}: {}", r.status, r.body),
+                            Err(_) => break,
+                        }
+                    }
+                });
+            }
+            std::thread::sleep(StdDuration::from_millis(1000));
+            bank.server.kill9();
+            stop.store(true, Ordering::Relaxed);
+        });
+        let answered = answered.into_inner().unwrap();
+        assert!(!answered.is_empty(), "no approval was answered before the kill");
+        bank.restart();
+        let mut credited = 0;
+        for id in &ids {
+            let record = bank.api.get(&format!("/v1/service-records/{id}"));
+            let paid = record.body["status"] == "credited";
+            assert_eq!(paid, record.body["transfer_id"].is_string(), "record and credit disagree: {}", record.body);
+            if paid {
+                let transfer = bank.api.get(&format!("/v1/transfers/{}", record.body["transfer_id"].as_str().unwrap()));
+                assert_eq!(transfer.status, 200, "a credited record's transfer is gone: {id}");
+            } else {
+                assert_eq!(record.body["status"], "pending_approval");
+            }
+            if answered.contains(id) {
+                assert!(paid, "an answered approval is gone: {id}");
+            }
+            credited += usize::from(paid);
+        }
+        assert!(credited >= answered.len());
+        assert_eq!(hours_credits(&bank).len(), credited, "one credit per approved record, no more");
+        bank.assert_verified();
+    }
+}

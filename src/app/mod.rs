@@ -23,6 +23,7 @@ pub mod page;
 pub mod passwords;
 pub mod record_keys;
 pub mod service_act;
+pub mod service_approval;
 pub mod service_records;
 pub mod service_reversal;
 pub mod standing_reads;
@@ -67,6 +68,8 @@ pub struct App {
     pub service_zone: chrono::FixedOffset,
     /// Hours of service for each star level.
     pub star_hours: Arc<Vec<u32>>,
+    /// Which service records wait for a second person.
+    pub approval: crate::domain::ApprovalPolicy,
 }
 
 const GENERATED_SECRET_KEY: &str = "jwt_hs256_secret";
@@ -128,6 +131,7 @@ impl App {
                 standing_reads: Default::default(),
                 service_zone: config.service_zone,
                 star_hours: Arc::new(config.star_hours.clone()),
+                approval: config.approval,
             },
             thread,
         ))

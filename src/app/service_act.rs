@@ -46,6 +46,76 @@ pub struct ServiceAct {
     pub note: Option<String>,
     pub recorded_by: UserId,
     pub zone: FixedOffset,
+    /// Why the record must wait for a second person's approval (the
+    /// scheme's thresholds); `None`: it is credited at once.
+    pub awaits_approval: Option<String>,
+}
+
+/// The credit that pays one service record: from the ledger's issuance
+/// account to the volunteer's wallet, naming the record, the rule and its
+/// version. Made when the record is credited at once, or when it is approved.
+pub(super) struct ServiceCredit<'a> {
+    pub record: ServiceRecordId,
+    pub ledger_id: LedgerId,
+    pub issuance: AccountId,
+    pub wallet: AccountId,
+    pub activity: &'a ActivityView,
+    pub minutes: i64,
+    pub amount: crate::domain::Amount,
+    pub multiplier_percent: u32,
+    pub rule: Option<(crate::domain::EarningRuleId, i32)>,
+    pub event_time: DateTime<Utc>,
+    /// Who records the credit: the recorder, or the approver.
+    pub actor: UserId,
+    /// The coordinator who recorded the service, when someone else approved it.
+    pub recorded_by: Option<UserId>,
+}
+
+impl ServiceCredit<'_> {
+    pub fn command(&self) -> Command {
+        let mut metadata = serde_json::json!({
+            "service_record_id": self.record,
+            "activity_id": self.activity.id,
+            "minutes": self.minutes,
+            "multiplier_percent": self.multiplier_percent,
+            "earning_rule_id": self.rule.map(|r| r.0),
+            "earning_rule_version": self.rule.map(|r| r.1),
+        });
+        if let Some(recorder) = self.recorded_by {
+            metadata["recorded_by"] = serde_json::json!(recorder);
+            metadata["approved_by"] = serde_json::json!(self.actor);
+        }
+        Command::Create(NewTransfer {
+            ledger_id: Some(self.ledger_id),
+            kind: TransferKind::HoursCredit,
+            legs: vec![
+                LegRequest {
+                    account_id: self.issuance,
+                    direction: Direction::Debit,
+                    amount: self.amount,
+                },
+                LegRequest {
+                    account_id: self.wallet,
+                    direction: Direction::Credit,
+                    amount: self.amount,
+                },
+            ],
+            pending: false,
+            timeout_at: None,
+            provenance: Provenance {
+                actor_id: self.actor.to_string(),
+                on_behalf_of: None,
+                description: Some(format!(
+                    "{}: {} h",
+                    self.activity.name,
+                    hours_text(self.minutes)
+                )),
+                external_ref: Some(format!("service-record:{}", self.record)),
+                metadata: Some(metadata.to_string()),
+                event_time: Some(self.event_time),
+            },
+        })
+    }
 }
 
 /// What recording service answers: the receipt, and whether this request
@@ -68,7 +138,7 @@ struct Announced {
 }
 
 /// What the first service act of a batch read for all of them, under the
-/// batch's ledger locks: the volunteers' statuses, their credited records
+/// batch's ledger locks: the volunteers' statuses, their standing records
 /// around the announced spans, and the records of the announced client ids.
 /// A read cache: filling it changes nothing an act could be refused for.
 #[derive(Default)]
@@ -120,7 +190,7 @@ impl ServiceAct {
             .map(|v| (v.id, v.status))
             .collect();
         let mut records: HashMap<VolunteerId, Vec<ServiceRecordRow>> = HashMap::new();
-        for row in service_records::credited_in_windows(cx.conn(), &windows)? {
+        for row in service_records::standing_in_windows(cx.conn(), &windows)? {
             records.entry(row.volunteer_id).or_default().push(row);
         }
         let by_client_id = service_records::by_client_ids(cx.conn(), &client_ids)?
@@ -255,7 +325,7 @@ impl ServiceAct {
     }
 }
 
-fn balance_of(cx: &ActContext<'_>, wallet: &AccountId, scale: u32) -> String {
+pub(super) fn balance_of(cx: &ActContext<'_>, wallet: &AccountId, scale: u32) -> String {
     cx.account(wallet)
         .and_then(|a| a.credits_posted.checked_sub(a.debits_posted))
         .unwrap_or_default()
@@ -301,45 +371,32 @@ impl Act for ServiceAct {
             .points
             .to_amount(scale)
             .ok_or_else(|| pricing_refusal(PricingError::Nothing))?;
-        let metadata = serde_json::json!({
-            "service_record_id": self.id,
-            "activity_id": self.activity.id,
-            "minutes": priced.minutes,
-            "multiplier_percent": priced.multiplier_percent,
-            "earning_rule_id": rule.map(|r| r.0),
-            "earning_rule_version": rule.map(|r| r.1),
-        });
-        let command = Command::Create(NewTransfer {
-            ledger_id: Some(self.ledger_id),
-            kind: TransferKind::HoursCredit,
-            legs: vec![
-                LegRequest {
-                    account_id: self.issuance,
-                    direction: Direction::Debit,
+        // A record over the thresholds is kept priced, holding its time,
+        // and paid only when a second person approves it.
+        let transfer_id = match self.awaits_approval {
+            Some(_) => None,
+            None => {
+                let credit = ServiceCredit {
+                    record: self.id,
+                    ledger_id: self.ledger_id,
+                    issuance: self.issuance,
+                    wallet: self.wallet,
+                    activity: &self.activity,
+                    minutes: priced.minutes,
                     amount,
-                },
-                LegRequest {
-                    account_id: self.wallet,
-                    direction: Direction::Credit,
-                    amount,
-                },
-            ],
-            pending: false,
-            timeout_at: None,
-            provenance: Provenance {
-                actor_id: self.recorded_by.to_string(),
-                on_behalf_of: None,
-                description: Some(format!(
-                    "{}: {} h",
-                    self.activity.name,
-                    hours_text(priced.minutes)
-                )),
-                external_ref: Some(format!("service-record:{}", self.id)),
-                metadata: Some(metadata.to_string()),
-                event_time: Some(self.span.end()),
-            },
-        });
-        let entry = cx.apply(&command)?;
+                    multiplier_percent: priced.multiplier_percent,
+                    rule,
+                    event_time: self.span.end(),
+                    actor: self.recorded_by,
+                    recorded_by: None,
+                };
+                Some(cx.apply(&credit.command())?.transfer.id)
+            }
+        };
+        let status = match transfer_id {
+            Some(_) => ServiceStatus::Credited,
+            None => ServiceStatus::PendingApproval,
+        };
         let row = ServiceRecordRow {
             id: self.id,
             client_id: self.client_id.clone(),
@@ -352,11 +409,15 @@ impl Act for ServiceAct {
             minutes: i32::try_from(priced.minutes).map_err(AppError::internal)?,
             points: priced.points.minor(),
             rule_id: rule.map(|r| r.0),
-            status: ServiceStatus::Credited,
-            transfer_id: entry.transfer.id,
+            status,
+            transfer_id,
             recorded_by: self.recorded_by,
             note: self.note.clone(),
             created_at: UtcTime(cx.now()),
+            approval_reason: self.awaits_approval.clone(),
+            decided_by: None,
+            decided_at: None,
+            decision_note: None,
         };
         let receipt = ServiceReceipt {
             record: ServiceRecordView::new(&row, scale),

@@ -17,11 +17,15 @@ use super::idempotency::Claim;
 use super::organisations::{Node, find};
 use super::page::{Limit, Page};
 use super::service_act::{ServiceAct, ServiceRecorded};
+use super::service_approval::{
+    ApproveServiceAct, ApproveServiceRequest, RejectServiceAct, RejectServiceRequest,
+};
 use super::service_reversal::ReverseServiceAct;
 use crate::domain::service::hours_text;
 use crate::domain::{
-    AccountId, ActivityId, EarningRuleId, LedgerId, Note, OrganisationId, OrganisationKind, Points,
-    Role, ServiceRecordId, ServiceSpan, ServiceStatus, TransferId, UserId, VolunteerId,
+    AccountId, ActivityId, ApprovalPolicy, EarningRuleId, LedgerId, Note, OrganisationId,
+    OrganisationKind, Points, Role, ServiceRecordId, ServiceSpan, ServiceStatus, TransferId,
+    UserId, VolunteerId,
 };
 use crate::error::{AppError, ErrorCode};
 use crate::store::activities::ActivityRow;
@@ -101,7 +105,11 @@ pub struct RecordServiceRequest {
     "transfer_id": "0193a5b0-7e1a-7c3e-9a41-3f5e2b7c9d51",
     "recorded_by": "0193a5b0-7e1a-7c3e-9a41-3f5e2b7c9d02",
     "note": "Visited Mrs Zhang, helped with shopping",
-    "created_at": "2026-03-14T03:35:00Z"
+    "created_at": "2026-03-14T03:35:00Z",
+    "approval_reason": null,
+    "decided_by": null,
+    "decided_at": null,
+    "decision_note": null
 })))]
 pub struct ServiceRecordView {
     /// The record's id.
@@ -128,16 +136,27 @@ pub struct ServiceRecordView {
     pub points: String,
     /// The rule version that priced it; null for the scheme's defaults.
     pub earning_rule_id: Option<EarningRuleId>,
-    /// `credited`, or `reversed` once its points were taken back.
+    /// `credited`; `pending_approval` while it waits for a second person
+    /// (priced, not yet paid), then `credited` or `rejected`; `reversed` once
+    /// its points were taken back.
     pub status: ServiceStatus,
-    /// The transfer that paid it.
-    pub transfer_id: TransferId,
+    /// The transfer that paid it; null while it waits and once rejected.
+    pub transfer_id: Option<TransferId>,
     /// The coordinator who recorded it.
     pub recorded_by: UserId,
     /// Free text.
     pub note: Option<String>,
     /// When it was recorded.
     pub created_at: DateTime<Utc>,
+    /// Why it waited for a second person's approval; null when it was
+    /// credited at once.
+    pub approval_reason: Option<String>,
+    /// Who approved or rejected it.
+    pub decided_by: Option<UserId>,
+    /// When.
+    pub decided_at: Option<DateTime<Utc>>,
+    /// What they said (a rejection's reason).
+    pub decision_note: Option<String>,
 }
 
 impl ServiceRecordView {
@@ -160,6 +179,10 @@ impl ServiceRecordView {
             recorded_by: row.recorded_by,
             note: row.note.clone(),
             created_at: row.created_at.into(),
+            approval_reason: row.approval_reason.clone(),
+            decided_by: row.decided_by,
+            decided_at: row.decided_at.map(Into::into),
+            decision_note: row.decision_note.clone(),
         }
     }
 }
@@ -272,6 +295,10 @@ pub struct ReverseServiceRequest {
     "recorded_by": "0193a5b0-7e1a-7c3e-9a41-3f5e2b7c9d02",
     "note": "Visited Mrs Zhang, helped with shopping",
     "created_at": "2026-03-14T03:35:00Z",
+    "approval_reason": null,
+    "decided_by": null,
+    "decided_at": null,
+    "decision_note": null,
     "balance": "142.50"
 })))]
 pub struct ServiceReceipt {
@@ -286,6 +313,9 @@ pub struct ServiceReceipt {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ServiceRecordQuery {
+    /// Only records in this status (`pending_approval`: what waits for a
+    /// second person).
+    pub status: Option<ServiceStatus>,
     /// Only this volunteer's records.
     pub volunteer_id: Option<VolunteerId>,
     /// Only records made at this organisation.
@@ -344,12 +374,7 @@ fn checked_span(
             ));
         }
     };
-    if note.is_some_and(|n| n.len() > MAX_NOTE_BYTES) {
-        return Err(AppError::invalid_field(
-            "note",
-            format!("at most {MAX_NOTE_BYTES} bytes"),
-        ));
-    }
+    check_note_length(note.map(Note::as_str))?;
     ServiceSpan::new(started_at, end).map_err(|rule| AppError::invalid_field(field, rule))
 }
 
@@ -448,6 +473,7 @@ pub fn prepare(
     request: &RecordServiceRequest,
     span: ServiceSpan,
     zone: chrono::FixedOffset,
+    policy: &ApprovalPolicy,
 ) -> Result<ServiceAct, AppError> {
     let no_volunteer =
         || AppError::invalid_field("volunteer_id", "no such volunteer in your scope");
@@ -524,6 +550,7 @@ pub fn prepare(
         note: request.note.as_deref().map(str::to_string),
         recorded_by: caller.user_id,
         zone,
+        awaits_approval: policy.reason(&span, zone),
     })
 }
 
@@ -544,6 +571,39 @@ fn visible(
     }
     let scale = ledgers::get(conn, &row.ledger_id)?.map_or(0, |l| l.asset_scale as u32);
     Ok((row, scale))
+}
+
+/// Whose accounts a record's credit moves between.
+struct RecordParties {
+    wallet: AccountId,
+    issuance: Option<AccountId>,
+}
+
+fn not_credited(status: ServiceStatus) -> AppError {
+    AppError::new(
+        ErrorCode::ServiceNotCredited,
+        format!("the service record is {status}; only a credited record is reversed"),
+    )
+}
+
+fn check_note_length(note: Option<&str>) -> Result<(), AppError> {
+    if note.is_some_and(|n| n.len() > MAX_NOTE_BYTES) {
+        return Err(AppError::invalid_field(
+            "note",
+            format!("at most {MAX_NOTE_BYTES} bytes"),
+        ));
+    }
+    Ok(())
+}
+
+fn check_reason(reason: &str) -> Result<(), AppError> {
+    if reason.trim().is_empty() || reason.len() > MAX_NOTE_BYTES {
+        return Err(AppError::invalid_field(
+            "reason",
+            format!("1 to {MAX_NOTE_BYTES} bytes"),
+        ));
+    }
+    Ok(())
 }
 
 impl App {
@@ -571,10 +631,11 @@ impl App {
             .map(|c| self.in_flight.enter(c))
             .transpose()?;
         let act = {
-            let (caller, zone) = (caller.clone(), self.service_zone);
+            let (caller, zone, policy) = (caller.clone(), self.service_zone, self.approval);
             self.store
                 .run(move |conn| {
-                    prepare(conn, &mut Lookups::default(), &caller, &request, span, zone)
+                    let lookups = &mut Lookups::default();
+                    prepare(conn, lookups, &caller, &request, span, zone, &policy)
                 })
                 .await?
         };
@@ -612,7 +673,7 @@ impl App {
             })
             .collect();
         let prepared = {
-            let (caller, zone) = (caller.clone(), self.service_zone);
+            let (caller, zone, policy) = (caller.clone(), self.service_zone, self.approval);
             self.store
                 .run(move |conn| {
                     let mut lookups = Lookups::default();
@@ -625,7 +686,7 @@ impl App {
                         .into_iter()
                         .map(|c| {
                             let (request, span) = c?;
-                            prepare(conn, &mut lookups, &caller, &request, span, zone)
+                            prepare(conn, &mut lookups, &caller, &request, span, zone, &policy)
                         })
                         .collect::<Vec<_>>())
                 })
@@ -658,49 +719,164 @@ impl App {
         request: ReverseServiceRequest,
     ) -> Result<Answer<ServiceRecordView>, AppError> {
         caller.require_any(RECORDERS)?;
-        if request.reason.trim().is_empty() || request.reason.len() > MAX_NOTE_BYTES {
-            return Err(AppError::invalid_field(
-                "reason",
-                format!("1 to {MAX_NOTE_BYTES} bytes"),
-            ));
-        }
-        let claim = key
-            .map(|k| {
-                Claim::new(
-                    &self.record_keys,
-                    caller.idempotency_scope(),
-                    k,
-                    &format!("POST /v1/service-records/{id}/reverse"),
-                    &request,
-                )
-            })
-            .transpose()?;
+        check_reason(&request.reason)?;
+        let claim = self.claim(
+            caller,
+            key,
+            &format!("POST /v1/service-records/{id}/reverse"),
+            &request,
+        )?;
         let _guard = claim
             .as_ref()
             .map(|c| self.in_flight.enter(c))
             .transpose()?;
+        let (row, _) = self
+            .record_to_change(
+                caller,
+                id,
+                "only coordinators of where the service was done take it back",
+            )
+            .await?;
+        // The act refuses a record no longer credited (after any replay).
+        let Some(transfer) = row.transfer_id else {
+            return Err(not_credited(row.status));
+        };
+        let act = ReverseServiceAct {
+            record: row.id,
+            transfer,
+            reason: request.reason.to_string(),
+            actor: caller.user_id,
+        };
+        self.writer.submit(act, claim).await
+    }
+
+    /// A second coordinator's approval of a record that waited for one: the
+    /// record is credited as it was priced when recorded.
+    pub async fn approve_service_record(
+        &self,
+        caller: &Caller,
+        key: Option<&str>,
+        id: ServiceRecordId,
+        request: ApproveServiceRequest,
+    ) -> Result<Answer<ServiceReceipt>, AppError> {
+        caller.require_any(RECORDERS)?;
+        check_note_length(request.note.as_deref())?;
+        let claim = self.claim(
+            caller,
+            key,
+            &format!("POST /v1/service-records/{id}/approve"),
+            &request,
+        )?;
+        let _guard = claim
+            .as_ref()
+            .map(|c| self.in_flight.enter(c))
+            .transpose()?;
+        let (row, parties) = self
+            .record_to_change(
+                caller,
+                id,
+                "only coordinators of where the service was done approve it",
+            )
+            .await?;
+        let act = ApproveServiceAct {
+            record: row.id,
+            ledger_id: row.ledger_id,
+            issuance: parties.issuance.ok_or_else(|| {
+                AppError::new(
+                    ErrorCode::AccountNotFound,
+                    "the volunteer's ledger has no issuance account to credit service from",
+                )
+            })?,
+            wallet: parties.wallet,
+            approver: caller.user_id,
+            note: request.note.map(String::from),
+        };
+        self.writer.submit(act, claim).await
+    }
+
+    /// A second coordinator's rejection: the record stays, unpaid, with the
+    /// reason, and no longer holds its volunteer's time.
+    pub async fn reject_service_record(
+        &self,
+        caller: &Caller,
+        key: Option<&str>,
+        id: ServiceRecordId,
+        request: RejectServiceRequest,
+    ) -> Result<Answer<ServiceRecordView>, AppError> {
+        caller.require_any(RECORDERS)?;
+        check_reason(&request.reason)?;
+        let claim = self.claim(
+            caller,
+            key,
+            &format!("POST /v1/service-records/{id}/reject"),
+            &request,
+        )?;
+        let _guard = claim
+            .as_ref()
+            .map(|c| self.in_flight.enter(c))
+            .transpose()?;
+        let (row, _) = self
+            .record_to_change(
+                caller,
+                id,
+                "only coordinators of where the service was done reject it",
+            )
+            .await?;
+        let act = RejectServiceAct {
+            record: row.id,
+            ledger_id: row.ledger_id,
+            rejecter: caller.user_id,
+            reason: request.reason.into_string(),
+        };
+        self.writer.submit(act, claim).await
+    }
+
+    fn claim(
+        &self,
+        caller: &Caller,
+        key: Option<&str>,
+        path: &str,
+        request: &impl Serialize,
+    ) -> Result<Option<Claim>, AppError> {
+        key.map(|k| {
+            Claim::new(
+                &self.record_keys,
+                caller.idempotency_scope(),
+                k,
+                path,
+                request,
+            )
+        })
+        .transpose()
+    }
+
+    /// A record the caller may change: 404 when they cannot see it, 403
+    /// when they see it but do not coordinate where it was done.
+    async fn record_to_change(
+        &self,
+        caller: &Caller,
+        id: ServiceRecordId,
+        refusal: &'static str,
+    ) -> Result<(ServiceRecordRow, RecordParties), AppError> {
         let reader = caller.clone();
-        let (row, place_covered) = self
+        let (row, parties, covered) = self
             .store
             .run(move |conn| {
                 let (row, _) = visible(conn, &reader, &id)?;
                 let place = find(conn, &row.organisation_id)?;
                 let covered = place.is_some_and(|n| reader.covers(RECORDERS, n.path()));
-                Ok((row, covered))
+                let wallet = volunteers::get(conn, &row.volunteer_id)?
+                    .map(|v| v.account_id)
+                    .ok_or_else(|| AppError::internal("volunteer of a service record vanished"))?;
+                let issuance =
+                    ledgers::get(conn, &row.ledger_id)?.and_then(|l| l.issuance_account_id);
+                Ok((row, RecordParties { wallet, issuance }, covered))
             })
             .await?;
-        if !place_covered {
-            return Err(AppError::forbidden(
-                "only coordinators of where the service was done take it back",
-            ));
+        if !covered {
+            return Err(AppError::forbidden(refusal));
         }
-        let act = ReverseServiceAct {
-            record: row.id,
-            transfer: row.transfer_id,
-            reason: request.reason.to_string(),
-            actor: caller.user_id,
-        };
-        self.writer.submit(act, claim).await
+        Ok((row, parties))
     }
 
     pub async fn get_service_record(
@@ -726,6 +902,7 @@ impl App {
         let limit = Limit::parse(query.limit)?;
         let subtrees = caller.subtrees(READERS);
         let filter = ServiceRecordFilter {
+            status: query.status,
             volunteer_id: query.volunteer_id,
             organisation_id: query.organisation_id,
             activity_id: query.activity_id,

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use super::act::{Act, ActContext, Needs};
 use super::answer::Answer;
 use super::idempotency::{self, Claim};
+use super::service_approval::Decided;
 use super::service_records::ServiceRecordView;
 use crate::domain::{ServiceRecordId, ServiceStatus, TransferId, UserId};
 use crate::error::{AppError, ErrorCode};
@@ -36,10 +37,19 @@ impl Act for ReverseServiceAct {
     fn run(&self, cx: &mut ActContext<'_>) -> Result<ServiceRecordView, AppError> {
         let mut row = service_records::get(cx.conn(), &self.record)?
             .ok_or_else(|| AppError::not_found("service record"))?;
-        if row.status == ServiceStatus::Reversed {
+        if row.status == ServiceStatus::Reversed || cx.memo::<Decided>().0.contains(&row.id) {
             return Err(AppError::new(
                 ErrorCode::TransferAlreadyReversed,
                 "the service record was already reversed",
+            ));
+        }
+        if row.status != ServiceStatus::Credited || row.transfer_id != Some(self.transfer) {
+            return Err(AppError::new(
+                ErrorCode::ServiceNotCredited,
+                format!(
+                    "the service record is {}; only a credited record is reversed",
+                    row.status
+                ),
             ));
         }
         cx.apply(&Command::Reverse {
@@ -54,6 +64,7 @@ impl Act for ReverseServiceAct {
         row.status = ServiceStatus::Reversed;
         let view = ServiceRecordView::new(&row, cx.scale(&row.ledger_id));
         let id = self.record;
+        cx.memo::<Decided>().0.insert(id);
         cx.write(Box::new(move |conn| {
             service_records::set_status(conn, &id, ServiceStatus::Reversed)
         }));

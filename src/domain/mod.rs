@@ -3,6 +3,7 @@
 
 pub mod account_kind;
 pub mod amount;
+pub mod approval;
 pub mod ids;
 pub mod organisation;
 pub mod password;
@@ -17,6 +18,7 @@ pub mod volunteer_status;
 
 pub use account_kind::{AccountKind, AccountStatus};
 pub use amount::{Amount, AmountError, Points};
+pub use approval::{ApprovalPolicy, NightHours};
 pub use ids::{
     AccountId, ActivityId, AuditEntryId, EarningRuleId, GrantId, LedgerId, OrganisationId,
     ServiceRecordId, SessionId, TransferId, UserId, VolunteerId,

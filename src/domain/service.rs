@@ -14,11 +14,17 @@ use super::text_enum::text_enum;
 pub const MAX_RECORD_MINUTES: i64 = 24 * 60;
 
 text_enum!(
-    /// A service record stays `credited` until a reversing transfer takes its
-    /// points back (`reversed`); its hours then leave the tally.
+    /// A service record is `credited` with its points at once, or waits as
+    /// `pending_approval` (priced, not paid) until a second person approves
+    /// it (`credited`) or rejects it (`rejected`). A credited record stays so
+    /// until a reversing transfer takes its points back (`reversed`); its
+    /// hours then leave the tally. Pending records hold their time slot and
+    /// count against the day's cap; rejected and reversed ones do not.
     ServiceStatus {
         Credited => "credited",
         Reversed => "reversed",
+        PendingApproval => "pending_approval",
+        Rejected => "rejected",
     }
 );
 
@@ -175,6 +181,15 @@ impl EarningTerms {
         }
     }
 
+    /// The campaign's multiplier (percent) for service started at `start`:
+    /// 100 outside any campaign.
+    pub fn multiplier_at(&self, start: DateTime<Utc>) -> u32 {
+        match self.campaign {
+            Some(c) if c.from <= start && start < c.until => c.multiplier_percent,
+            _ => 100,
+        }
+    }
+
     /// Prices one record: its minutes counted in whole units, and its points,
     /// rounded down to the ledger's minor unit. The daily cap is checked
     /// against `minutes_that_day` already credited to the volunteer.
@@ -195,12 +210,7 @@ impl EarningTerms {
                 already: minutes_that_day,
             });
         }
-        let multiplier = match self.campaign {
-            Some(c) if c.from <= span.start() && span.start() < c.until => {
-                i128::from(c.multiplier_percent)
-            }
-            _ => 100,
-        };
+        let multiplier = i128::from(self.multiplier_at(span.start()));
         let minor = i128::from(minutes) * i128::from(self.points_per_hour.minor()) * multiplier
             / (60 * 100);
         let points = i64::try_from(minor).map_err(|_| PricingError::TooMany)?;

@@ -74,6 +74,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .service(service_records::list_service_records)
     .service(service_records::get_service_record)
     .service(service_records::reverse_service_record)
+    .service(service_records::approve_service_record)
+    .service(service_records::reject_service_record)
     .service(activities::create_activity)
     .service(activities::list_activities)
     .service(activities::get_activity)

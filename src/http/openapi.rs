@@ -42,6 +42,7 @@ use super::{
         service_records::record_event,
         service_records::list_service_records,
         service_records::get_service_record, service_records::reverse_service_record,
+        service_records::approve_service_record, service_records::reject_service_record,
         audit_log::audit_log,
         ledgers::create_ledger, ledgers::list_ledgers, ledgers::get_ledger, ledgers::verify_ledger,
         accounts::open_account, accounts::list_accounts, accounts::get_account, accounts::balance,

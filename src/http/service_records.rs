@@ -10,6 +10,7 @@ use super::respond::{changed, created, found};
 use crate::app::App;
 use crate::app::page::Page;
 use crate::app::service_act::ServiceRecorded;
+use crate::app::service_approval::{ApproveServiceRequest, RejectServiceRequest};
 use crate::app::service_records::{
     RecordEventRequest, RecordServiceRequest, ReverseServiceRequest, ServiceReceipt,
     ServiceRecordQuery, ServiceRecordView,
@@ -356,7 +357,7 @@ fn parse_record(index: usize, record: serde_json::Value) -> Result<RecordService
         (status = 200, description = "Reversed", body = ServiceRecordView),
         (status = 403, description = "Not a coordinator of where the service was done", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Not found in your scope", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Already reversed (`transfer_already_reversed`)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already reversed (`transfer_already_reversed`), or never credited: waiting for approval or rejected (`service_not_credited`)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "The points were spent (`insufficient_funds`)", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -371,6 +372,67 @@ pub async fn reverse_service_record(
 ) -> Result<HttpResponse, AppError> {
     Ok(changed(
         app.reverse_service_record(&caller, key.0.as_deref(), id.into_inner(), body.0)
+            .await?,
+    ))
+}
+
+/// Approve a service record that waits for a second person (over the
+/// scheme's threshold of hours, or of night hours): it is credited as it was
+/// priced when recorded, and the answer carries the volunteer's new balance.
+/// The coordinator who recorded it cannot approve it (`own_record`).
+#[utoipa::path(
+    post, path = "/v1/service-records/{id}/approve", tag = "service",
+    params(("id" = ServiceRecordId, Path),
+           ("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe")),
+    request_body = ApproveServiceRequest,
+    responses(
+        (status = 200, description = "Approved and credited", body = ServiceReceipt),
+        (status = 403, description = "You recorded it (`own_record`), or you do not coordinate where the service was done", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Not found in your scope", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not waiting for approval (`not_pending_approval`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The volunteer is no longer active (`volunteer_inactive`), or the wallet cannot be credited", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/v1/service-records/{id}/approve")]
+pub async fn approve_service_record(
+    app: web::Data<App>,
+    Authenticated(caller): Authenticated,
+    key: IdempotencyKey,
+    id: web::Path<ServiceRecordId>,
+    body: JsonObject<ApproveServiceRequest>,
+) -> Result<HttpResponse, AppError> {
+    Ok(changed(
+        app.approve_service_record(&caller, key.0.as_deref(), id.into_inner(), body.0)
+            .await?,
+    ))
+}
+
+/// Reject a service record that waits for a second person: it stays on
+/// file, unpaid, with the reason, and no longer holds the volunteer's time.
+#[utoipa::path(
+    post, path = "/v1/service-records/{id}/reject", tag = "service",
+    params(("id" = ServiceRecordId, Path),
+           ("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe")),
+    request_body = RejectServiceRequest,
+    responses(
+        (status = 200, description = "Rejected", body = ServiceRecordView),
+        (status = 403, description = "You recorded it (`own_record`), or you do not coordinate where the service was done", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Not found in your scope", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not waiting for approval (`not_pending_approval`)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/v1/service-records/{id}/reject")]
+pub async fn reject_service_record(
+    app: web::Data<App>,
+    Authenticated(caller): Authenticated,
+    key: IdempotencyKey,
+    id: web::Path<ServiceRecordId>,
+    body: JsonObject<RejectServiceRequest>,
+) -> Result<HttpResponse, AppError> {
+    Ok(changed(
+        app.reject_service_record(&caller, key.0.as_deref(), id.into_inner(), body.0)
             .await?,
     ))
 }

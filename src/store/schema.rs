@@ -238,10 +238,14 @@ diesel::table! {
         points -> BigInt,
         rule_id -> Nullable<Text>,
         status -> Text,
-        transfer_id -> Text,
+        transfer_id -> Nullable<Text>,
         recorded_by -> Text,
         note -> Nullable<Text>,
         created_at -> Timestamp,
+        approval_reason -> Nullable<Text>,
+        decided_by -> Nullable<Text>,
+        decided_at -> Nullable<Timestamp>,
+        decision_note -> Nullable<Text>,
     }
 }
 diesel::joinable!(accounts -> ledgers (ledger_id));

@@ -32,11 +32,30 @@ pub struct ServiceRecordRow {
     pub points: i64,
     pub rule_id: Option<EarningRuleId>,
     pub status: ServiceStatus,
-    pub transfer_id: TransferId,
+    /// None while the record waits for approval, and once it was rejected.
+    pub transfer_id: Option<TransferId>,
     pub recorded_by: UserId,
     pub note: Option<String>,
     pub created_at: UtcTime,
+    /// Why the record waited for a second person, if it did.
+    pub approval_reason: Option<String>,
+    pub decided_by: Option<UserId>,
+    pub decided_at: Option<UtcTime>,
+    pub decision_note: Option<String>,
 }
+
+/// A second person's decision on a record that waited for it.
+pub struct Decision {
+    pub status: ServiceStatus,
+    pub transfer_id: Option<TransferId>,
+    pub decided_by: UserId,
+    pub decided_at: UtcTime,
+    pub note: Option<String>,
+}
+
+/// The statuses of records that hold their volunteer's time and count
+/// against the day's cap.
+pub const STANDING: [ServiceStatus; 2] = [ServiceStatus::Credited, ServiceStatus::PendingApproval];
 
 /// Many records at once (a batch's): one statement per chunk on PostgreSQL.
 pub fn insert_many(conn: &mut DbConnection, rows: &[ServiceRecordRow]) -> Result<(), AppError> {
@@ -66,6 +85,29 @@ pub fn set_status(
     Ok(())
 }
 
+/// Records a decision on a record that still waits for one; false when it
+/// no longer waits (decided by someone else in the meantime).
+pub fn decide(
+    conn: &mut DbConnection,
+    id: &ServiceRecordId,
+    decision: &Decision,
+) -> Result<bool, AppError> {
+    let changed = diesel::update(
+        service_records::table
+            .find(id)
+            .filter(service_records::status.eq(ServiceStatus::PendingApproval)),
+    )
+    .set((
+        service_records::status.eq(decision.status),
+        service_records::transfer_id.eq(decision.transfer_id),
+        service_records::decided_by.eq(decision.decided_by),
+        service_records::decided_at.eq(decision.decided_at),
+        service_records::decision_note.eq(&decision.note),
+    ))
+    .execute(conn)?;
+    Ok(changed == 1)
+}
+
 /// Minutes credited to the volunteer for service started in `[from, until)`.
 pub fn credited_minutes(
     conn: &mut DbConnection,
@@ -87,10 +129,11 @@ pub fn credited_minutes(
     Ok(query.get_result::<Option<i64>>(conn)?.unwrap_or(0))
 }
 
-/// The credited records of each volunteer that start inside that volunteer's
-/// window: what a whole batch of records must be checked against, in one
-/// statement per 200 windows.
-pub fn credited_in_windows(
+/// The records of each volunteer that hold their time (credited, or waiting
+/// for approval) and start inside that volunteer's window: what a whole
+/// batch of records must be checked against, in one statement per 200
+/// windows.
+pub fn standing_in_windows(
     conn: &mut DbConnection,
     windows: &[(VolunteerId, UtcTime, UtcTime)],
 ) -> Result<Vec<ServiceRecordRow>, AppError> {
@@ -116,7 +159,7 @@ pub fn credited_in_windows(
         rows.extend(
             service_records::table
                 .filter(any)
-                .filter(service_records::status.eq(ServiceStatus::Credited))
+                .filter(service_records::status.eq_any(STANDING))
                 .select(ServiceRecordRow::as_select())
                 .load(conn)?,
         );
@@ -142,6 +185,7 @@ pub fn by_client_ids(
 }
 
 pub struct ServiceRecordFilter {
+    pub status: Option<ServiceStatus>,
     pub volunteer_id: Option<VolunteerId>,
     pub organisation_id: Option<OrganisationId>,
     pub activity_id: Option<ActivityId>,
@@ -163,6 +207,9 @@ pub fn page(
         .into_boxed();
     if let Some(after) = after {
         query = query.filter(service_records::id.gt(after));
+    }
+    if let Some(status) = filter.status {
+        query = query.filter(service_records::status.eq(status));
     }
     if let Some(v) = &filter.volunteer_id {
         query = query.filter(service_records::volunteer_id.eq(*v));
