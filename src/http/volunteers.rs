@@ -40,8 +40,7 @@ pub async fn create_volunteer(
     ))
 }
 
-/// Volunteers whose home is in your scope; search by phone, card number or
-/// part of the name.
+/// Volunteers whose home is in your scope; search by phone, card number or name.
 #[utoipa::path(
     get, path = "/v1/volunteers", tag = "volunteers", params(VolunteerQuery),
     responses(
