@@ -302,7 +302,8 @@ function renderQueue(message) {
     list.append(li);
   }
   const waiting = queue.filter((r) => r.state === "queued").length;
-  $("queue-count").textContent = message || (waiting ? waiting + " waiting to sync" : "Everything is synced");
+  const count = waiting ? waiting + " waiting to sync." : "Everything is synced.";
+  $("queue-count").textContent = message ? message + " " + count : count;
 }
 
 function clearFinished() {
