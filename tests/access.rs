@@ -880,6 +880,88 @@ on_both_backends! {
 }
 
 // ---------------------------------------------------------------------------
+// Finding volunteers by part of their name.
+// ---------------------------------------------------------------------------
+
+/// Percent-encodes a query value (every byte but letters and digits).
+fn query_value(text: &str) -> String {
+    text.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+on_both_backends! {
+    volunteers_are_found_by_part_of_their_name(backend) {
+        let bank = Bank::new(backend);
+        let district = bank.organisation("District N", "district", &bank.organisation_id);
+        let a = bank.organisation("Community A", "community", &district);
+        let b = bank.organisation("Community B", "community", &district);
+        let coord_a = bank.api.with_token(&bank.person(Role::Coordinator, &a).1);
+        let coord_b = bank.api.with_token(&bank.person(Role::Coordinator, &b).1);
+        let mut named = std::collections::HashMap::new();
+        for (name, home) in [
+            ("Li Wei", &a),
+            ("LI WEI-MING", &a),
+            ("Wang 50% Li", &a),
+            ("Zhao_Lin", &a),
+            ("Zhaoxlin", &a),
+            ("Back\\slash", &a),
+            ("Zoë Ärnström", &a),
+            ("李伟", &a),
+            ("Li Wei of B", &b),
+        ] {
+            let v = register(&bank.api, &json!({"name": name, "phone": unique_phone(), "organisation_id": home}));
+            named.insert(name, str_of(&v, "id").to_string());
+        }
+        let found = |api: &Api, search: &str| -> Vec<String> {
+            let mut got = ids(&all_items(api, &format!("/v1/volunteers?name={}", query_value(search))));
+            got.sort();
+            got
+        };
+        let expect = |names: &[&str]| -> Vec<String> {
+            let mut want: Vec<String> = names.iter().map(|n| named[n].clone()).collect();
+            want.sort();
+            want
+        };
+        // A to Z in any case; only inside the caller's scope.
+        assert_eq!(found(&coord_a, "li wei"), expect(&["Li Wei", "LI WEI-MING"]));
+        assert_eq!(found(&coord_a, "  wEi-m "), expect(&["LI WEI-MING"]));
+        assert_eq!(found(&coord_b, "LI WEI"), expect(&["Li Wei of B"]));
+        assert_eq!(found(&bank.api, "li wei"), expect(&["Li Wei", "LI WEI-MING", "Li Wei of B"]));
+        // LIKE's wildcards and its escape character match only themselves.
+        assert_eq!(found(&coord_a, "%"), expect(&["Wang 50% Li"]));
+        assert_eq!(found(&coord_a, "0%"), expect(&["Wang 50% Li"]));
+        assert_eq!(found(&coord_a, "_"), expect(&["Zhao_Lin"]));
+        assert_eq!(found(&coord_a, "o_l"), expect(&["Zhao_Lin"]));
+        assert_eq!(found(&coord_a, "\\"), expect(&["Back\\slash"]));
+        assert_eq!(found(&coord_a, "\\%"), Vec::<String>::new());
+        assert_eq!(found(&coord_a, "%%"), Vec::<String>::new());
+        // Other scripts match as written; both backends fold only A to Z.
+        assert_eq!(found(&coord_a, "李"), expect(&["李伟"]));
+        assert_eq!(found(&coord_a, "ZOë Ärn"), expect(&["Zoë Ärnström"]));
+        assert_eq!(found(&coord_a, "ärn"), Vec::<String>::new());
+        assert_eq!(found(&coord_a, "ZOË"), Vec::<String>::new());
+        // Combined with the other filters.
+        let with_card = all_items(&coord_a, "/v1/volunteers?name=li&card_number=NOPE0000");
+        assert!(with_card.is_empty(), "{with_card:?}");
+
+        // Hostile or empty searches are refused, naming the field.
+        let long = "x".repeat(101);
+        for bad in ["%00", "", "%20%20", "a%00b", "tab%09here", "line%0Abreak", long.as_str()] {
+            let r = coord_a.get(&format!("/v1/volunteers?name={bad}"));
+            r.assert_invalid("name");
+        }
+        assert_eq!(found(&coord_a, &"x".repeat(100)), Vec::<String>::new());
+    }
+}
+
+// ---------------------------------------------------------------------------
 // Moving and renaming organisations.
 // ---------------------------------------------------------------------------
 

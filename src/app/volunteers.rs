@@ -19,8 +19,8 @@ use super::page::{Limit, Page};
 use super::passwords;
 use super::users::insert_user;
 use crate::domain::{
-    AccountId, AccountKind, LedgerId, Line, OrganisationId, OrganisationKind, Password, Phone,
-    Role, UserId, VolunteerId, VolunteerStatus,
+    AccountId, AccountKind, LedgerId, Line, NameSearch, OrganisationId, OrganisationKind, Password,
+    Phone, Role, UserId, VolunteerId, VolunteerStatus,
 };
 use crate::error::{AppError, ErrorCode};
 use crate::store::volunteers::{self, VolunteerFilter, VolunteerRow};
@@ -174,8 +174,13 @@ pub struct VolunteerQuery {
     /// Exact phone number, in any common spelling.
     #[param(value_type = Option<String>)]
     pub phone: Option<Line>,
+    /// Exact card number.
     #[param(value_type = Option<String>)]
     pub card_number: Option<Line>,
+    /// Part of the name, 1 to 100 characters: names containing it, ignoring
+    /// the case of A to Z (`%`, `_` and `\` match only themselves).
+    #[param(value_type = Option<String>, min_length = 1, max_length = 100)]
+    pub name: Option<NameSearch>,
     pub organisation_id: Option<OrganisationId>,
     pub status: Option<VolunteerStatus>,
     pub limit: Option<u32>,
@@ -451,6 +456,7 @@ impl App {
             organisation_id: query.organisation_id,
             phone_hash,
             card_number: query.card_number.map(String::from),
+            name: query.name,
             status: query.status,
         };
         let subtrees = caller.subtrees(READERS);

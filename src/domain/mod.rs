@@ -5,6 +5,7 @@ pub mod account_kind;
 pub mod amount;
 pub mod approval;
 pub mod ids;
+pub mod name_search;
 pub mod organisation;
 pub mod password;
 pub mod phone;
@@ -23,6 +24,7 @@ pub use ids::{
     AccountId, ActivityId, AuditEntryId, EarningRuleId, GrantId, LedgerId, OrganisationId,
     ServiceRecordId, SessionId, TransferId, UserId, VolunteerId,
 };
+pub use name_search::NameSearch;
 pub use organisation::{OrgPath, OrganisationKind, UserStatus};
 pub use password::Password;
 pub use phone::Phone;

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod activities;
 pub mod audit_log;
 pub mod auth;
+pub mod coordinator_app;
 pub mod docs;
 pub mod earning_rules;
 pub mod extract;
@@ -104,6 +105,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .service(docs::swagger_ui())
     // Swagger UI answers only under `/docs/`; lead the bare names there.
     .service(web::redirect("/docs", "/docs/").permanent())
+    .service(coordinator_app::index)
+    .service(coordinator_app::file)
+    // The app's service worker is scoped to `/app/`.
+    .service(web::redirect("/app", "/app/").permanent())
     .service(web::redirect("/", "/docs/"));
 }
 

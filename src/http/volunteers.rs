@@ -40,7 +40,7 @@ pub async fn create_volunteer(
     ))
 }
 
-/// Volunteers whose home is in your scope; search by phone or card number.
+/// Volunteers whose home is in your scope; search by phone, card number or name.
 #[utoipa::path(
     get, path = "/v1/volunteers", tag = "volunteers", params(VolunteerQuery),
     responses(

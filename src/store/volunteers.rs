@@ -1,12 +1,20 @@
 //! Registered volunteers.
 
+use diesel::expression::{AppearsOnTable, Expression, SelectableExpression, ValidGrouping};
+use diesel::pg::Pg;
 use diesel::prelude::*;
+use diesel::query_builder::{AstPass, QueryFragment, QueryId};
+use diesel::sql_types::{Bool, Text};
+use diesel::sqlite::Sqlite;
 
 use super::DbConnection;
 use super::columns::UtcTime;
+use super::connection::MultiBackend;
 use super::schema::volunteers;
 use super::subtree::within;
-use crate::domain::{AccountId, OrgPath, OrganisationId, UserId, VolunteerId, VolunteerStatus};
+use crate::domain::{
+    AccountId, NameSearch, OrgPath, OrganisationId, UserId, VolunteerId, VolunteerStatus,
+};
 use crate::error::AppError;
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset, Clone, Debug)]
@@ -104,7 +112,55 @@ pub struct VolunteerFilter {
     pub organisation_id: Option<OrganisationId>,
     pub phone_hash: Option<String>,
     pub card_number: Option<String>,
+    pub name: Option<NameSearch>,
     pub status: Option<VolunteerStatus>,
+}
+
+/// `volunteers.name` contains the search, A to Z folded on both sides.
+/// SQLite's `lower` folds only A to Z; PostgreSQL's follows the column's
+/// collation, so it is given "C", which folds only A to Z too: both backends
+/// find the same names. (SQLite's LIKE is case-sensitive here, see
+/// `store::connection`.)
+#[derive(Clone, Debug)]
+pub struct NameContains(String);
+
+impl Expression for NameContains {
+    type SqlType = Bool;
+}
+
+impl QueryFragment<Sqlite> for NameContains {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
+        out.push_sql("lower(volunteers.name) LIKE ");
+        out.push_bind_param::<Text, String>(&self.0)?;
+        out.push_sql(" ESCAPE '\\'");
+        Ok(())
+    }
+}
+
+impl QueryFragment<Pg> for NameContains {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.push_sql("lower(volunteers.name COLLATE \"C\") LIKE ");
+        out.push_bind_param::<Text, String>(&self.0)?;
+        out.push_sql(" ESCAPE '\\'");
+        Ok(())
+    }
+}
+
+impl QueryFragment<MultiBackend> for NameContains {
+    fn walk_ast<'b>(&'b self, pass: AstPass<'_, 'b, MultiBackend>) -> QueryResult<()> {
+        MultiBackend::walk_variant_ast(self, pass)
+    }
+}
+
+impl QueryId for NameContains {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl AppearsOnTable<volunteers::table> for NameContains {}
+impl SelectableExpression<volunteers::table> for NameContains {}
+impl ValidGrouping<()> for NameContains {
+    type IsAggregate = diesel::expression::is_aggregate::Never;
 }
 
 /// A page of the volunteers whose home is inside the subtrees.
@@ -135,6 +191,9 @@ pub fn page(
     }
     if let Some(v) = &filter.card_number {
         query = query.filter(volunteers::card_number.eq(v.clone()));
+    }
+    if let Some(v) = &filter.name {
+        query = query.filter(NameContains(v.like_pattern()));
     }
     if let Some(v) = &filter.status {
         query = query.filter(volunteers::status.eq(*v));

@@ -581,6 +581,21 @@ impl Bank {
         self.api = Api::new(&self.server.base, self.api.token.clone());
     }
 
+    /// Restarts the server on the same database and the same address, as a
+    /// client that lost the server would find it again.
+    pub fn restart_at_same_address(&mut self) {
+        let addr = self
+            .server
+            .base
+            .strip_prefix("http://")
+            .expect("an http base")
+            .to_string();
+        self.server.kill9();
+        self.server = Server::start_with(&self.db, &[("TIMEBANK_BIND", &addr)]);
+        assert_eq!(self.server.base, format!("http://{addr}"));
+        self.api = Api::new(&self.server.base, self.api.token.clone());
+    }
+
     /// Logs in; returns the whole token answer (access and refresh token).
     pub fn login(&self, username: &str, password: &str) -> Value {
         let r = self.api.anonymous().post(
