@@ -317,6 +317,51 @@ fn records_made_offline_sync_exactly_once() {
     assert_eq!(bank.posted(&wallet), after_sync);
     assert_eq!(records_of(&bank, &volunteer_id).len(), 2);
     bank.assert_verified();
-    // The approvals panel stands even where the server has no approvals.
-    browser.wait("document.getElementById('pending-message').textContent !== ''");
+
+    // Long service waits for approval: the page's coordinator approves what
+    // a colleague recorded, and cannot approve their own.
+    let (_, colleague) = bank.person(Role::Coordinator, &community);
+    let own_token = bank.login(&username, PASSWORD)["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let long = |token: &str, days: i64| {
+        let start = chrono::Utc::now() - chrono::Duration::days(days);
+        let r = bank.api.with_token(token).post(
+            "/v1/service-records",
+            &json!({"volunteer_id": volunteer_id, "activity_id": activity.id(),
+                    "started_at": start.to_rfc3339(), "minutes": 540}),
+            Some(&fresh_key()),
+        );
+        assert_eq!(r.body["status"], "pending_approval", "{}", r.body);
+        r.id()
+    };
+    let theirs = long(&colleague, 3);
+    let mine = long(&own_token, 4);
+    browser.click("#pending-refresh");
+    let item = |id: &str| format!("#pending li[data-id='{id}']");
+    browser.wait(&format!("document.querySelector(\"{}\")", item(&theirs)));
+    browser.wait(&format!("document.querySelector(\"{}\")", item(&mine)));
+    browser.click(&format!("{} button", item(&mine)));
+    browser.wait(&format!(
+        "/another coordinator/.test(document.querySelector(\"{} .outcome\").textContent)",
+        item(&mine)
+    ));
+    browser.click(&format!("{} button", item(&theirs)));
+    browser.wait(&format!(
+        "document.querySelector(\"{} .outcome\").textContent === 'Approved'",
+        item(&theirs)
+    ));
+    let before: rust_decimal::Decimal = after_sync.parse().unwrap();
+    let now: rust_decimal::Decimal = bank.posted(&wallet).parse().unwrap();
+    assert_eq!(
+        now - before,
+        rust_decimal::Decimal::new(9000, 2),
+        "nine hours at 10 an hour"
+    );
+    let status =
+        |id: &str| bank.api.get(&format!("/v1/service-records/{id}")).body["status"].clone();
+    assert_eq!(status(&theirs), "credited");
+    assert_eq!(status(&mine), "pending_approval");
+    bank.assert_verified();
 }
