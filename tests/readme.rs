@@ -90,6 +90,7 @@ fn the_curl_walk_throughs_work_as_written() {
             r#"[409,"overlapping_service"]"#,
             "[0,1,1]",
             r#"{"hours":"3.50","balance":"52.50","stars":0}"#,
+            r#"{"rank":1,"hours":"3.50","anonymous":false}"#,
         ],
         "{stdout}"
     );

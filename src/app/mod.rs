@@ -13,6 +13,7 @@ pub mod caller;
 pub mod earning_rules;
 pub mod idempotency;
 pub mod identity;
+pub mod leaderboards;
 pub mod ledgers;
 pub mod login;
 pub mod login_throttle;
@@ -26,6 +27,7 @@ pub mod service_act;
 pub mod service_approval;
 pub mod service_records;
 pub mod service_reversal;
+pub mod service_tallies;
 pub mod standing_reads;
 pub mod tokens;
 pub mod transfer_act;
@@ -115,6 +117,13 @@ impl App {
         }
         if !config.password_login {
             tokens = tokens.without_local_tokens();
+        }
+        let zone = config.service_zone;
+        let rebuilt = store.run_blocking(move |conn| {
+            write_transaction(conn, |conn| service_tallies::rebuild_if_stale(conn, zone))
+        })?;
+        if rebuilt {
+            tracing::info!(%zone, "leaderboard tallies summed from the service records");
         }
         let (writer, thread) = Writer::start(store.clone(), config.max_batch, config.commit_delay)?;
         Ok((

@@ -15,6 +15,7 @@ use super::answer::Answer;
 use super::earning_rules::{RuleBook, terms_of};
 use super::idempotency::{self, Claim};
 use super::service_records::{ServiceReceipt, ServiceRecordView};
+use super::service_tallies::{self, Counted};
 use crate::domain::service::{day_bounds, hours_text};
 use crate::domain::{
     AccountId, Category, Direction, EarningTerms, LedgerId, OrganisationId, PricingError,
@@ -424,6 +425,9 @@ impl Act for ServiceAct {
             balance: balance_of(cx, &self.wallet, scale),
         };
         // Nothing below can refuse the act: the memo may remember it now.
+        if row.status == ServiceStatus::Credited {
+            service_tallies::count(cx, self.zone, Counted::from(&row), 1);
+        }
         let batch = cx.memo::<BatchService>();
         batch
             .spans

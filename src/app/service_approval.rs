@@ -16,6 +16,7 @@ use super::earning_rules::terms_of;
 use super::idempotency::{self, Claim};
 use super::service_act::{ServiceCredit, balance_of};
 use super::service_records::{ServiceReceipt, ServiceRecordView};
+use super::service_tallies::{self, Counted};
 use crate::domain::{
     AccountId, EarningTerms, LedgerId, Note, Points, ServiceRecordId, ServiceStatus, UserId,
     VolunteerStatus,
@@ -102,6 +103,8 @@ pub struct ApproveServiceAct {
     pub wallet: AccountId,
     pub approver: UserId,
     pub note: Option<String>,
+    /// The scheme's time zone, for the tallies the credit changes.
+    pub zone: chrono::FixedOffset,
 }
 
 impl ApproveServiceAct {
@@ -184,6 +187,7 @@ impl Act for ApproveServiceAct {
             record: ServiceRecordView::new(&row, scale),
             balance: balance_of(cx, &self.wallet, scale),
         };
+        service_tallies::count(cx, self.zone, Counted::from(&row), 1);
         write_decision(cx, row.id, decision);
         Ok(receipt)
     }

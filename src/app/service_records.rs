@@ -746,6 +746,7 @@ impl App {
             transfer,
             reason: request.reason.to_string(),
             actor: caller.user_id,
+            zone: self.service_zone,
         };
         self.writer.submit(act, claim).await
     }
@@ -789,6 +790,7 @@ impl App {
             })?,
             wallet: parties.wallet,
             approver: caller.user_id,
+            zone: self.service_zone,
             note: request.note.map(String::from),
         };
         self.writer.submit(act, claim).await

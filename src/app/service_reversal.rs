@@ -9,6 +9,7 @@ use super::answer::Answer;
 use super::idempotency::{self, Claim};
 use super::service_approval::Decided;
 use super::service_records::ServiceRecordView;
+use super::service_tallies::{self, Counted};
 use crate::domain::{ServiceRecordId, ServiceStatus, TransferId, UserId};
 use crate::error::{AppError, ErrorCode};
 use crate::ledger::Command;
@@ -22,6 +23,8 @@ pub struct ReverseServiceAct {
     pub transfer: TransferId,
     pub reason: String,
     pub actor: UserId,
+    /// The scheme's time zone, for the tallies the reversal lowers.
+    pub zone: chrono::FixedOffset,
 }
 
 impl Act for ReverseServiceAct {
@@ -65,6 +68,7 @@ impl Act for ReverseServiceAct {
         let view = ServiceRecordView::new(&row, cx.scale(&row.ledger_id));
         let id = self.record;
         cx.memo::<Decided>().0.insert(id);
+        service_tallies::count(cx, self.zone, Counted::from(&row), -1);
         cx.write(Box::new(move |conn| {
             service_records::set_status(conn, &id, ServiceStatus::Reversed)
         }));

@@ -25,7 +25,7 @@ pub struct HoursServed {
 }
 
 impl HoursServed {
-    fn new(minutes: i64) -> Self {
+    pub(super) fn new(minutes: i64) -> Self {
         Self {
             minutes,
             hours: hours_text(minutes),

@@ -5,6 +5,7 @@ pub mod account_kind;
 pub mod amount;
 pub mod approval;
 pub mod ids;
+pub mod leaderboard;
 pub mod name_search;
 pub mod organisation;
 pub mod password;
@@ -24,6 +25,7 @@ pub use ids::{
     AccountId, ActivityId, AuditEntryId, EarningRuleId, GrantId, LedgerId, OrganisationId,
     ServiceRecordId, SessionId, TransferId, UserId, VolunteerId,
 };
+pub use leaderboard::{LeaderboardPeriod, RankBy};
 pub use name_search::NameSearch;
 pub use organisation::{OrgPath, OrganisationKind, UserStatus};
 pub use password::Password;

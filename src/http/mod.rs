@@ -10,6 +10,7 @@ pub mod docs;
 pub mod earning_rules;
 pub mod extract;
 pub mod health;
+pub mod leaderboards;
 pub mod ledgers;
 pub mod listener;
 pub mod metrics;
@@ -69,6 +70,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .service(volunteers::get_volunteer)
     .service(volunteers::update_volunteer)
     .service(volunteers::volunteer_summary)
+    .service(leaderboards::leaderboard)
     .service(service_records::record_service)
     .service(service_records::record_service_batch)
     .service(service_records::record_event)

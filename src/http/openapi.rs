@@ -16,8 +16,8 @@ use crate::error::{AppError, ErrorCode};
 use super::problem::PROBLEM_JSON;
 
 use super::{
-    accounts, activities, audit_log, auth, earning_rules, health, ledgers, metrics, organisations,
-    service_records, transfers, users, volunteers,
+    accounts, activities, audit_log, auth, earning_rules, health, leaderboards, ledgers, metrics,
+    organisations, service_records, transfers, users, volunteers,
 };
 
 #[derive(OpenApi)]
@@ -34,7 +34,7 @@ use super::{
         users::create_user, users::list_users, users::get_user, users::update_user,
         users::grant_role, users::revoke_role, users::me, users::update_me, users::change_password,
         volunteers::create_volunteer, volunteers::list_volunteers, volunteers::get_volunteer,
-        volunteers::update_volunteer, volunteers::volunteer_summary,
+        volunteers::update_volunteer, volunteers::volunteer_summary, leaderboards::leaderboard,
         activities::create_activity, activities::list_activities, activities::get_activity,
         activities::update_activity,
         earning_rules::create_earning_rule, earning_rules::list_earning_rules,

@@ -25,6 +25,7 @@ pub mod organisations;
 pub mod rows;
 pub mod schema;
 pub mod service_records;
+pub mod service_tallies;
 pub mod sessions;
 pub mod settings;
 pub mod subtree;

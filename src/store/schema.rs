@@ -248,12 +248,21 @@ diesel::table! {
         decision_note -> Nullable<Text>,
     }
 }
+diesel::table! {
+    service_tallies (volunteer_id, period) {
+        volunteer_id -> Text,
+        period -> Text,
+        minutes -> BigInt,
+        points -> BigInt,
+    }
+}
 diesel::joinable!(accounts -> ledgers (ledger_id));
 diesel::joinable!(accounts -> organisations (organisation_id));
 diesel::joinable!(role_grants -> organisations (organisation_id));
 diesel::joinable!(volunteers -> organisations (organisation_id));
 diesel::joinable!(activities -> organisations (organisation_id));
 diesel::joinable!(service_records -> volunteers (volunteer_id));
+diesel::joinable!(service_tallies -> volunteers (volunteer_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(role_grants -> users (user_id));
 
@@ -276,4 +285,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     activities,
     earning_rules,
     service_records,
+    service_tallies,
 );

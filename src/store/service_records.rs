@@ -234,3 +234,37 @@ pub fn paid_by(
         .get_result(conn)
         .optional()?)
 }
+
+/// What a credited record adds to its volunteer's tallies.
+#[derive(Queryable, Clone, Debug)]
+pub struct CreditedService {
+    pub id: ServiceRecordId,
+    pub volunteer_id: VolunteerId,
+    pub started_at: UtcTime,
+    pub minutes: i32,
+    pub points: i64,
+}
+
+/// The credited records after `after`, in id order: a rebuild's chunk.
+pub fn credited_after(
+    conn: &mut DbConnection,
+    after: Option<ServiceRecordId>,
+    limit: i64,
+) -> Result<Vec<CreditedService>, AppError> {
+    let mut query = service_records::table
+        .filter(service_records::status.eq(ServiceStatus::Credited))
+        .order(service_records::id)
+        .limit(limit)
+        .select((
+            service_records::id,
+            service_records::volunteer_id,
+            service_records::started_at,
+            service_records::minutes,
+            service_records::points,
+        ))
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(service_records::id.gt(after));
+    }
+    Ok(query.load(conn)?)
+}

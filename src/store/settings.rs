@@ -32,3 +32,17 @@ pub fn get_or_insert(conn: &mut DbConnection, key: &str, value: &str) -> Result<
     };
     get(conn, key)?.ok_or_else(|| AppError::internal("setting vanished"))
 }
+
+/// Stores `value` under the key, replacing what was there.
+pub fn put(conn: &mut DbConnection, key: &str, value: &str) -> Result<(), AppError> {
+    let upsert = diesel::insert_into(settings::table)
+        .values((settings::key.eq(key), settings::value.eq(value)))
+        .on_conflict(settings::key)
+        .do_update()
+        .set(settings::value.eq(value));
+    match conn {
+        DbConnection::Sqlite(c) => upsert.execute(c)?,
+        DbConnection::Postgresql(c) => upsert.execute(c)?,
+    };
+    Ok(())
+}

@@ -1,0 +1,149 @@
+//! Service tallies: each volunteer's credited minutes and points per period,
+//! changed in the commit that credits or reverses a record, read by
+//! leaderboards.
+
+use diesel::prelude::*;
+use diesel::upsert::excluded;
+
+use super::DbConnection;
+use super::schema::{service_tallies, volunteers};
+use super::subtree::within;
+use crate::domain::{AccountId, OrgPath, RankBy, UserId, VolunteerId};
+use crate::error::AppError;
+
+/// A change to one tally: positive when a record is credited, negative when
+/// it is reversed.
+#[derive(Insertable, Clone, Debug, PartialEq, Eq)]
+#[diesel(table_name = service_tallies)]
+pub struct TallyDelta {
+    pub volunteer_id: VolunteerId,
+    pub period: String,
+    pub minutes: i64,
+    pub points: i64,
+}
+
+/// Adds each change to its tally, making the tally when it is the first.
+pub fn add(conn: &mut DbConnection, deltas: &[TallyDelta]) -> Result<(), AppError> {
+    use service_tallies::{minutes, period, points, table, volunteer_id};
+    for delta in deltas {
+        // A tally lowered was raised before: its row exists. (An upsert
+        // cannot lower it: both backends check the row it would insert.)
+        if delta.minutes < 0 || delta.points < 0 {
+            let changed = diesel::update(table.find((delta.volunteer_id, &delta.period)))
+                .set((
+                    minutes.eq(minutes + delta.minutes),
+                    points.eq(points + delta.points),
+                ))
+                .execute(conn)?;
+            if changed != 1 {
+                return Err(AppError::internal("lowering a service tally never raised"));
+            }
+            continue;
+        }
+        let upsert = diesel::insert_into(table)
+            .values(delta)
+            .on_conflict((volunteer_id, period))
+            .do_update()
+            .set((
+                minutes.eq(minutes + excluded(minutes)),
+                points.eq(points + excluded(points)),
+            ));
+        match conn {
+            DbConnection::Sqlite(c) => upsert.execute(c)?,
+            DbConnection::Postgresql(c) => upsert.execute(c)?,
+        };
+    }
+    Ok(())
+}
+
+/// Empties every tally and keeps them still until the transaction ends, so a
+/// rebuild is not raced by records credited meanwhile (SQLite's write
+/// transaction already excludes every other writer).
+pub fn clear_for_rebuild(conn: &mut DbConnection) -> Result<(), AppError> {
+    if let DbConnection::Postgresql(c) = conn {
+        diesel::sql_query(
+            "LOCK TABLE service_records, service_tallies IN SHARE ROW EXCLUSIVE MODE",
+        )
+        .execute(c)?;
+    }
+    diesel::delete(service_tallies::table).execute(conn)?;
+    Ok(())
+}
+
+/// One volunteer's tally with what a leaderboard shows of them.
+#[derive(Queryable, Clone, Debug)]
+pub struct RankedRow {
+    pub volunteer_id: VolunteerId,
+    pub name: String,
+    pub leaderboard_consent: bool,
+    pub user_id: Option<UserId>,
+    pub account_id: AccountId,
+    pub minutes: i64,
+    pub points: i64,
+}
+
+/// Where a page of a ranking starts: after this measure and volunteer.
+#[derive(Clone, Copy, Debug)]
+pub struct RankAfter {
+    pub measure: i64,
+    pub volunteer_id: VolunteerId,
+}
+
+/// The volunteers at home inside the subtrees with service in the period,
+/// highest measure first, ties in volunteer order.
+pub fn ranking(
+    conn: &mut DbConnection,
+    subtrees: &[OrgPath],
+    period: &str,
+    by: RankBy,
+    after: Option<RankAfter>,
+    limit: i64,
+) -> Result<Vec<RankedRow>, AppError> {
+    if subtrees.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut query = service_tallies::table
+        .inner_join(volunteers::table)
+        .filter(service_tallies::period.eq(period))
+        .filter(volunteers::organisation_id.eq_any(within(subtrees)))
+        .select((
+            service_tallies::volunteer_id,
+            volunteers::name,
+            volunteers::leaderboard_consent,
+            volunteers::user_id,
+            volunteers::account_id,
+            service_tallies::minutes,
+            service_tallies::points,
+        ))
+        .limit(limit)
+        .into_boxed();
+    query = match by {
+        RankBy::Hours => query.filter(service_tallies::minutes.gt(0)).order((
+            service_tallies::minutes.desc(),
+            service_tallies::volunteer_id.asc(),
+        )),
+        RankBy::Points => query.filter(service_tallies::points.gt(0)).order((
+            service_tallies::points.desc(),
+            service_tallies::volunteer_id.asc(),
+        )),
+    };
+    if let Some(after) = after {
+        query = match by {
+            RankBy::Hours => query.filter(
+                service_tallies::minutes
+                    .lt(after.measure)
+                    .or(service_tallies::minutes
+                        .eq(after.measure)
+                        .and(service_tallies::volunteer_id.gt(after.volunteer_id))),
+            ),
+            RankBy::Points => query.filter(
+                service_tallies::points
+                    .lt(after.measure)
+                    .or(service_tallies::points
+                        .eq(after.measure)
+                        .and(service_tallies::volunteer_id.gt(after.volunteer_id))),
+            ),
+        };
+    }
+    Ok(query.load(conn)?)
+}
