@@ -3,23 +3,19 @@
 //! except to themselves. Equal measures share a rank and keep volunteer
 //! order, so a ranking reads the same on every call.
 
-use std::collections::HashMap;
-
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::App;
 use super::caller::Caller;
+use super::ledgers::Scales;
 use super::organisations;
 use super::page::Limit;
 use super::volunteer_summary::HoursServed;
-use crate::domain::{
-    LeaderboardPeriod, LedgerId, OrganisationId, Points, RankBy, Role, VolunteerId,
-};
+use crate::domain::{LeaderboardPeriod, OrganisationId, Points, RankBy, Role, VolunteerId};
 use crate::error::AppError;
 use crate::store::service_tallies::{self, RankAfter, RankedRow};
-use crate::store::{accounts, ledgers};
 
 /// Who reads leaderboards of their subtree.
 const READERS: &[Role] = &[
@@ -179,23 +175,11 @@ impl App {
                     limit.probe(),
                 )?;
                 // Points are shown in each wallet's ledger's units.
-                let mut ledger_scale: HashMap<LedgerId, u32> = HashMap::new();
-                let mut scales = Vec::with_capacity(rows.len());
-                for row in &rows {
-                    let ledger = accounts::get(conn, &row.account_id)?
-                        .ok_or_else(|| AppError::internal("volunteer wallet missing"))?
-                        .ledger_id;
-                    let scale = match ledger_scale.get(&ledger) {
-                        Some(s) => *s,
-                        None => {
-                            let s =
-                                ledgers::get(conn, &ledger)?.map_or(0, |l| l.asset_scale as u32);
-                            ledger_scale.insert(ledger, s);
-                            s
-                        }
-                    };
-                    scales.push(scale);
-                }
+                let mut ledger_scales = Scales::default();
+                let scales = rows
+                    .iter()
+                    .map(|row| ledger_scales.of(conn, &row.ledger_id))
+                    .collect::<Result<Vec<_>, AppError>>()?;
                 Ok((rows, scales))
             })
             .await?;

@@ -282,3 +282,18 @@ pub fn visible_ledger(
     }
     Ok((view, node.row.path))
 }
+
+/// Ledgers' asset scales for a page of rows, each ledger read once.
+#[derive(Default)]
+pub(super) struct Scales(std::collections::HashMap<LedgerId, u32>);
+
+impl Scales {
+    pub fn of(&mut self, conn: &mut DbConnection, ledger: &LedgerId) -> Result<u32, AppError> {
+        if let Some(scale) = self.0.get(ledger) {
+            return Ok(*scale);
+        }
+        let scale = ledgers::get(conn, ledger)?.map_or(0, |l| l.asset_scale as u32);
+        self.0.insert(*ledger, scale);
+        Ok(scale)
+    }
+}

@@ -14,6 +14,7 @@ use super::activities::ActivityView;
 use super::answer::Answer;
 use super::caller::Caller;
 use super::idempotency::Claim;
+use super::ledgers::Scales;
 use super::organisations::{Node, find};
 use super::page::{Limit, Page};
 use super::service_act::{ServiceAct, ServiceRecorded};
@@ -914,21 +915,15 @@ impl App {
             .run(move |conn| {
                 let rows =
                     service_records::page(conn, &subtrees, &filter, query.cursor, limit.probe())?;
-                let mut scales = std::collections::HashMap::new();
-                let mut views = Vec::with_capacity(rows.len());
-                for row in &rows {
-                    let scale = match scales.get(&row.ledger_id) {
-                        Some(s) => *s,
-                        None => {
-                            let s = ledgers::get(conn, &row.ledger_id)?
-                                .map_or(0, |l| l.asset_scale as u32);
-                            scales.insert(row.ledger_id, s);
-                            s
-                        }
-                    };
-                    views.push(ServiceRecordView::new(row, scale));
-                }
-                Ok(views)
+                let mut scales = Scales::default();
+                rows.iter()
+                    .map(|row| {
+                        Ok(ServiceRecordView::new(
+                            row,
+                            scales.of(conn, &row.ledger_id)?,
+                        ))
+                    })
+                    .collect::<Result<Vec<_>, AppError>>()
             })
             .await?;
         Ok(limit.finish(views, |v| v.id.to_string()))

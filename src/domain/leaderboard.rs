@@ -41,11 +41,8 @@ impl LeaderboardPeriod {
 
 /// The tallies a record started at `at` counts in.
 pub fn tally_keys(at: DateTime<Utc>, zone: FixedOffset) -> [String; 3] {
-    LeaderboardPeriod::ALL_TIME_FIRST.map(|p| p.key_at(at, zone))
-}
-
-impl LeaderboardPeriod {
-    const ALL_TIME_FIRST: [LeaderboardPeriod; 3] = [Self::All, Self::Year, Self::Month];
+    use LeaderboardPeriod::{All, Month, Year};
+    [All, Year, Month].map(|p| p.key_at(at, zone))
 }
 
 #[cfg(test)]

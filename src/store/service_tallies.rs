@@ -5,10 +5,14 @@
 use diesel::prelude::*;
 use diesel::upsert::excluded;
 
+use diesel::expression::BoxableExpression;
+use diesel::sql_types::BigInt;
+
 use super::DbConnection;
-use super::schema::{service_tallies, volunteers};
+use super::connection::MultiBackend;
+use super::schema::{accounts, service_tallies, volunteers};
 use super::subtree::within;
-use crate::domain::{AccountId, OrgPath, RankBy, UserId, VolunteerId};
+use crate::domain::{LedgerId, OrgPath, RankBy, UserId, VolunteerId};
 use crate::error::AppError;
 
 /// A change to one tally: positive when a record is credited, negative when
@@ -77,7 +81,8 @@ pub struct RankedRow {
     pub name: String,
     pub leaderboard_consent: bool,
     pub user_id: Option<UserId>,
-    pub account_id: AccountId,
+    /// The wallet's ledger, whose scale the points are in.
+    pub ledger_id: LedgerId,
     pub minutes: i64,
     pub points: i64,
 }
@@ -87,6 +92,16 @@ pub struct RankedRow {
 pub struct RankAfter {
     pub measure: i64,
     pub volunteer_id: VolunteerId,
+}
+
+type Measure = Box<dyn BoxableExpression<service_tallies::table, MultiBackend, SqlType = BigInt>>;
+
+/// The column a ranking orders by.
+fn measure(by: RankBy) -> Measure {
+    match by {
+        RankBy::Hours => Box::new(service_tallies::minutes),
+        RankBy::Points => Box::new(service_tallies::points),
+    }
 }
 
 /// The volunteers at home inside the subtrees with service in the period,
@@ -102,48 +117,64 @@ pub fn ranking(
     if subtrees.is_empty() {
         return Ok(Vec::new());
     }
-    let mut query = service_tallies::table
-        .inner_join(volunteers::table)
-        .filter(service_tallies::period.eq(period))
+    // Only the tallies of volunteers in scope, by a subquery, so the measure
+    // stays an expression of the tallies table alone.
+    let in_scope = volunteers::table
         .filter(volunteers::organisation_id.eq_any(within(subtrees)))
+        .select(volunteers::id);
+    let mut ids = service_tallies::table
+        .filter(service_tallies::period.eq(period))
+        .filter(service_tallies::volunteer_id.eq_any(in_scope))
+        .filter(measure(by).gt(0))
+        .order((measure(by).desc(), service_tallies::volunteer_id.asc()))
         .select((
             service_tallies::volunteer_id,
-            volunteers::name,
-            volunteers::leaderboard_consent,
-            volunteers::user_id,
-            volunteers::account_id,
             service_tallies::minutes,
             service_tallies::points,
         ))
         .limit(limit)
         .into_boxed();
-    query = match by {
-        RankBy::Hours => query.filter(service_tallies::minutes.gt(0)).order((
-            service_tallies::minutes.desc(),
-            service_tallies::volunteer_id.asc(),
-        )),
-        RankBy::Points => query.filter(service_tallies::points.gt(0)).order((
-            service_tallies::points.desc(),
-            service_tallies::volunteer_id.asc(),
-        )),
-    };
     if let Some(after) = after {
-        query = match by {
-            RankBy::Hours => query.filter(
-                service_tallies::minutes
-                    .lt(after.measure)
-                    .or(service_tallies::minutes
-                        .eq(after.measure)
-                        .and(service_tallies::volunteer_id.gt(after.volunteer_id))),
-            ),
-            RankBy::Points => query.filter(
-                service_tallies::points
-                    .lt(after.measure)
-                    .or(service_tallies::points
-                        .eq(after.measure)
-                        .and(service_tallies::volunteer_id.gt(after.volunteer_id))),
-            ),
-        };
+        ids = ids.filter(
+            measure(by).lt(after.measure).or(measure(by)
+                .eq(after.measure)
+                .and(service_tallies::volunteer_id.gt(after.volunteer_id))),
+        );
     }
-    Ok(query.load(conn)?)
+    let tallies: Vec<(VolunteerId, i64, i64)> = ids.load(conn)?;
+    let chosen: Vec<VolunteerId> = tallies.iter().map(|t| t.0).collect();
+    let mut people: std::collections::HashMap<
+        VolunteerId,
+        (String, bool, Option<UserId>, LedgerId),
+    > = volunteers::table
+        .inner_join(accounts::table.on(accounts::id.eq(volunteers::account_id)))
+        .filter(volunteers::id.eq_any(&chosen))
+        .select((
+            volunteers::id,
+            volunteers::name,
+            volunteers::leaderboard_consent,
+            volunteers::user_id,
+            accounts::ledger_id,
+        ))
+        .load::<(VolunteerId, String, bool, Option<UserId>, LedgerId)>(conn)?
+        .into_iter()
+        .map(|(id, name, consent, user, ledger)| (id, (name, consent, user, ledger)))
+        .collect();
+    tallies
+        .into_iter()
+        .map(|(volunteer_id, minutes, points)| {
+            let (name, leaderboard_consent, user_id, ledger_id) = people
+                .remove(&volunteer_id)
+                .ok_or_else(|| AppError::internal("a tallied volunteer vanished"))?;
+            Ok(RankedRow {
+                volunteer_id,
+                name,
+                leaderboard_consent,
+                user_id,
+                ledger_id,
+                minutes,
+                points,
+            })
+        })
+        .collect()
 }
