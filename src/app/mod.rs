@@ -10,6 +10,8 @@ pub mod answer;
 pub mod audit;
 pub mod bootstrap;
 pub mod caller;
+pub mod check_in_act;
+pub mod check_ins;
 pub mod earning_rules;
 pub mod idempotency;
 pub mod identity;

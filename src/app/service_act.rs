@@ -50,6 +50,9 @@ pub struct ServiceAct {
     /// Why the record must wait for a second person's approval (the
     /// scheme's thresholds); `None`: it is credited at once.
     pub awaits_approval: Option<String>,
+    /// The check-in whose confirmed attendance this record pays: credited
+    /// only if that attendance is confirmed.
+    pub attendance: Option<crate::domain::CheckInId>,
 }
 
 /// The credit that pays one service record: from the ledger's issuance
@@ -362,6 +365,9 @@ impl Act for ServiceAct {
                 receipt,
                 first_time: false,
             });
+        }
+        if let Some(check_in) = &self.attendance {
+            super::check_in_act::require_confirmed(cx, check_in, &self.volunteer_id)?;
         }
         self.active_volunteer(cx)?;
         let (terms, rule) = self.terms(cx)?;

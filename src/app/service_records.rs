@@ -331,7 +331,10 @@ pub struct ServiceRecordQuery {
 
 /// The span a request describes, refused when it is malformed or lies in
 /// the future.
-fn span_of(request: &RecordServiceRequest, now: DateTime<Utc>) -> Result<ServiceSpan, AppError> {
+pub(super) fn span_of(
+    request: &RecordServiceRequest,
+    now: DateTime<Utc>,
+) -> Result<ServiceSpan, AppError> {
     let span = checked_span(
         request.started_at,
         request.ended_at,
@@ -393,7 +396,11 @@ pub struct Lookups {
 impl Lookups {
     /// Reads the volunteers a batch names by id, and their wallets' ledgers,
     /// in a few statements rather than a few per record.
-    fn preload(&mut self, conn: &mut DbConnection, ids: &[VolunteerId]) -> Result<(), AppError> {
+    pub(super) fn preload(
+        &mut self,
+        conn: &mut DbConnection,
+        ids: &[VolunteerId],
+    ) -> Result<(), AppError> {
         let rows = volunteers::many(conn, ids)?;
         let wallets: Vec<AccountId> = rows.iter().map(|v| v.account_id).collect();
         self.wallet_ledgers
@@ -464,6 +471,39 @@ impl Lookups {
     }
 }
 
+/// The activity, when it is active and offered at the place: a community
+/// (not a partner) at or under the activity's organisation.
+pub fn offered_at(
+    conn: &mut DbConnection,
+    lookups: &mut Lookups,
+    place: &Node,
+    activity_id: &ActivityId,
+) -> Result<ActivityRow, AppError> {
+    if place.kind() == OrganisationKind::Partner {
+        return Err(AppError::invalid_field(
+            "organisation_id",
+            "service is recorded at a community, not a partner",
+        ));
+    }
+    let no_activity = || AppError::invalid_field("activity_id", "no such activity offered here");
+    let activity = lookups
+        .activity(conn, activity_id)?
+        .ok_or_else(no_activity)?;
+    let owner = lookups
+        .node(conn, &activity.organisation_id)?
+        .ok_or_else(no_activity)?;
+    if !owner.path().contains(place.path()) {
+        return Err(no_activity());
+    }
+    if !activity.active {
+        return Err(AppError::invalid_field(
+            "activity_id",
+            "the activity is inactive",
+        ));
+    }
+    Ok(activity)
+}
+
 /// Checks a request against the caller's scope and the records it names, and
 /// prepares the act. Rules and caps are checked inside the act, against the
 /// batch's state.
@@ -508,28 +548,7 @@ pub fn prepare(
             })?,
         None => home,
     };
-    if place.kind() == OrganisationKind::Partner {
-        return Err(AppError::invalid_field(
-            "organisation_id",
-            "service is recorded at a community, not a partner",
-        ));
-    }
-    let no_activity = || AppError::invalid_field("activity_id", "no such activity offered here");
-    let activity = lookups
-        .activity(conn, &request.activity_id)?
-        .ok_or_else(no_activity)?;
-    let owner = lookups
-        .node(conn, &activity.organisation_id)?
-        .ok_or_else(no_activity)?;
-    if !owner.path().contains(place.path()) {
-        return Err(no_activity());
-    }
-    if !activity.active {
-        return Err(AppError::invalid_field(
-            "activity_id",
-            "the activity is inactive",
-        ));
-    }
+    let activity = offered_at(conn, lookups, &place, &request.activity_id)?;
     let (ledger_id, issuance) = lookups.ledger_of(conn, &volunteer.account_id)?;
     let issuance: AccountId = issuance.ok_or_else(|| {
         AppError::new(
@@ -552,6 +571,7 @@ pub fn prepare(
         recorded_by: caller.user_id,
         zone,
         awaits_approval: policy.reason(&span, zone),
+        attendance: None,
     })
 }
 

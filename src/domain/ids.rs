@@ -107,6 +107,11 @@ id_type!(
     ServiceRecordId
 );
 
+id_type!(
+    /// A check-in opened for attendance at an event.
+    CheckInId
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,6 +4,7 @@
 pub mod account_kind;
 pub mod amount;
 pub mod approval;
+pub mod check_in;
 pub mod ids;
 pub mod leaderboard;
 pub mod name_search;
@@ -21,9 +22,10 @@ pub mod volunteer_status;
 pub use account_kind::{AccountKind, AccountStatus};
 pub use amount::{Amount, AmountError, Points};
 pub use approval::{ApprovalPolicy, NightHours};
+pub use check_in::{CheckInCode, CheckInStatus};
 pub use ids::{
-    AccountId, ActivityId, AuditEntryId, EarningRuleId, GrantId, LedgerId, OrganisationId,
-    ServiceRecordId, SessionId, TransferId, UserId, VolunteerId,
+    AccountId, ActivityId, AuditEntryId, CheckInId, EarningRuleId, GrantId, LedgerId,
+    OrganisationId, ServiceRecordId, SessionId, TransferId, UserId, VolunteerId,
 };
 pub use leaderboard::{LeaderboardPeriod, RankBy};
 pub use name_search::NameSearch;

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod activities;
 pub mod audit_log;
 pub mod auth;
+pub mod check_ins;
 pub mod coordinator_app;
 pub mod docs;
 pub mod earning_rules;
@@ -71,6 +72,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .service(volunteers::update_volunteer)
     .service(volunteers::volunteer_summary)
     .service(leaderboards::leaderboard)
+    .service(check_ins::open_check_in)
+    .service(check_ins::list_check_ins)
+    .service(check_ins::get_check_in)
+    .service(check_ins::confirm_check_in)
+    .service(check_ins::check_in)
+    .service(check_ins::check_out)
     .service(service_records::record_service)
     .service(service_records::record_service_batch)
     .service(service_records::record_event)

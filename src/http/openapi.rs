@@ -16,8 +16,8 @@ use crate::error::{AppError, ErrorCode};
 use super::problem::PROBLEM_JSON;
 
 use super::{
-    accounts, activities, audit_log, auth, earning_rules, health, leaderboards, ledgers, metrics,
-    organisations, service_records, transfers, users, volunteers,
+    accounts, activities, audit_log, auth, check_ins, earning_rules, health, leaderboards, ledgers,
+    metrics, organisations, service_records, transfers, users, volunteers,
 };
 
 #[derive(OpenApi)]
@@ -43,6 +43,8 @@ use super::{
         service_records::list_service_records,
         service_records::get_service_record, service_records::reverse_service_record,
         service_records::approve_service_record, service_records::reject_service_record,
+        check_ins::open_check_in, check_ins::list_check_ins, check_ins::get_check_in,
+        check_ins::confirm_check_in, check_ins::check_in, check_ins::check_out,
         audit_log::audit_log,
         ledgers::create_ledger, ledgers::list_ledgers, ledgers::get_ledger, ledgers::verify_ledger,
         accounts::open_account, accounts::list_accounts, accounts::get_account, accounts::balance,

@@ -296,7 +296,7 @@ pub async fn record_event(
 
 /// Each record's outcome as the wire shows it: 201 made now, 200 made
 /// before, or its refusal.
-fn batch_view(
+pub(super) fn batch_view(
     answers: Vec<Result<ServiceRecorded, AppError>>,
     client_ids: Vec<Option<String>>,
 ) -> ServiceBatchView {

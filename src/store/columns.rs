@@ -30,10 +30,10 @@ use diesel::sqlite::{Sqlite, SqliteValue};
 use super::connection::{MultiBackend, MultiRawValue};
 use super::rows::RecordOutcome;
 use crate::domain::{
-    AccountId, AccountKind, AccountStatus, ActivityId, AuditEntryId, Category, Direction,
-    EarningRuleId, GrantId, LedgerId, OrgPath, OrganisationId, OrganisationKind, Phase, Role,
-    RuleCategory, ServiceRecordId, ServiceStatus, SessionId, TransferId, TransferKind, UserId,
-    UserStatus, VolunteerId, VolunteerStatus,
+    AccountId, AccountKind, AccountStatus, ActivityId, AuditEntryId, Category, CheckInCode,
+    CheckInId, CheckInStatus, Direction, EarningRuleId, GrantId, LedgerId, OrgPath, OrganisationId,
+    OrganisationKind, Phase, Role, RuleCategory, ServiceRecordId, ServiceStatus, SessionId,
+    TransferId, TransferKind, UserId, UserStatus, VolunteerId, VolunteerStatus,
 };
 
 /// Parses a stored text column; `type_name` names what it should have been.
@@ -156,12 +156,12 @@ macro_rules! nullable_column {
 }
 
 text_columns!(to_string =>
-    AccountId, ActivityId, AuditEntryId, EarningRuleId, GrantId, LedgerId, OrganisationId,
+    AccountId, ActivityId, AuditEntryId, CheckInId, EarningRuleId, GrantId, LedgerId, OrganisationId,
     ServiceRecordId, SessionId, TransferId, UserId, VolunteerId,
 );
 
 text_columns!(as_str =>
-    AccountKind, AccountStatus, Category, Direction, OrganisationKind, OrgPath, Phase,
+    AccountKind, AccountStatus, Category, CheckInCode, CheckInStatus, Direction, OrganisationKind, OrgPath, Phase,
     RecordOutcome, Role, RuleCategory, ServiceStatus, TransferKind, UserStatus, VolunteerStatus,
 );
 

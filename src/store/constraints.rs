@@ -47,6 +47,8 @@ const KNOWN: &[Constraint] = &[
     c("transfers_ledger_id_sequence_key", "transfers.ledger_id, transfers.sequence", ErrorCode::Conflict, "another transfer was recorded on the ledger at the same moment; retry"),
     // The no-overdraft rule, held by the database too (SQLite names a check by its expression).
     c("accounts_check", "NOT no_overdraft OR debits_posted + debits_pending <= credits_posted", ErrorCode::InsufficientFunds, "the account cannot cover the debit"),
+    c("attendances_pkey", "attendances.check_in_id, attendances.volunteer_id", ErrorCode::AlreadyCheckedIn, "you have already checked in to this event"),
+    c("check_ins_open_code", "check_ins.code", ErrorCode::Conflict, "another check-in was opened with the same code at the same moment; retry"),
     c("postings_account_id_account_version_key", "postings.account_id, postings.account_version", ErrorCode::Conflict, "another transfer moved the account at the same moment; retry"),
 ];
 

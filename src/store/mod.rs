@@ -11,6 +11,7 @@
 pub mod accounts;
 pub mod activities;
 pub mod audit_log;
+pub mod check_ins;
 pub mod columns;
 mod connection;
 pub mod constraints;

@@ -256,6 +256,31 @@ diesel::table! {
         points -> BigInt,
     }
 }
+diesel::table! {
+    check_ins (id) {
+        id -> Text,
+        code -> Text,
+        activity_id -> Text,
+        organisation_id -> Text,
+        note -> Nullable<Text>,
+        opened_by -> Text,
+        opened_at -> Timestamp,
+        code_expires_at -> Timestamp,
+        status -> Text,
+        confirmed_by -> Nullable<Text>,
+        confirmed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    attendances (check_in_id, volunteer_id) {
+        check_in_id -> Text,
+        volunteer_id -> Text,
+        checked_in_at -> Timestamp,
+        checked_out_at -> Nullable<Timestamp>,
+        confirmed -> Bool,
+    }
+}
 diesel::joinable!(accounts -> ledgers (ledger_id));
 diesel::joinable!(accounts -> organisations (organisation_id));
 diesel::joinable!(role_grants -> organisations (organisation_id));
@@ -263,6 +288,8 @@ diesel::joinable!(volunteers -> organisations (organisation_id));
 diesel::joinable!(activities -> organisations (organisation_id));
 diesel::joinable!(service_records -> volunteers (volunteer_id));
 diesel::joinable!(service_tallies -> volunteers (volunteer_id));
+diesel::joinable!(attendances -> check_ins (check_in_id));
+diesel::joinable!(attendances -> volunteers (volunteer_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(role_grants -> users (user_id));
 
@@ -286,4 +313,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     earning_rules,
     service_records,
     service_tallies,
+    check_ins,
+    attendances,
 );
