@@ -27,6 +27,7 @@ use crate::domain::{
     VolunteerId, VolunteerStatus,
 };
 use crate::error::{AppError, ErrorCode};
+use crate::ledger::engine::journal_time;
 use crate::store::check_ins::{self, AttendanceRow, CheckInRow};
 use crate::store::{DbConnection, UtcTime, activities, volunteers, write_transaction};
 
@@ -404,7 +405,7 @@ impl App {
             while check_ins::open_by_code(conn, &code)?.is_some() {
                 code = CheckInCode::generate();
             }
-            let now = Utc::now();
+            let now = journal_time(Utc::now());
             let row = CheckInRow {
                 id: CheckInId::generate(),
                 code,
@@ -488,7 +489,7 @@ impl App {
                 write_transaction(conn, |conn| {
                     let volunteer = own_volunteer(conn, &caller)?;
                     let check_in = open_check_in(conn, &code)?;
-                    let now = Utc::now();
+                    let now = journal_time(Utc::now());
                     if now >= check_in.code_expires_at.0 {
                         return Err(AppError::new(
                             ErrorCode::CheckInCodeExpired,
@@ -547,7 +548,7 @@ impl App {
                                 "you have not checked in to this event, or checked out already",
                             )
                         })?;
-                    let now = UtcTime(Utc::now().max(row.checked_in_at.0));
+                    let now = UtcTime(journal_time(Utc::now()).max(row.checked_in_at.0));
                     check_ins::check_out(conn, &check_in.id, &volunteer.id, now)?;
                     row.checked_out_at = Some(now);
                     my_attendance(conn, &check_in, &row)
