@@ -85,11 +85,27 @@ fn columns_read(expression: &str, columns: &Columns) -> String {
 
 /// The bodies of the CHECK clauses of a CREATE TABLE statement.
 fn check_clauses(sql: &str) -> Vec<String> {
+    // SQLite keeps the statement's comments; their words are not clauses.
+    let sql: String = sql
+        .lines()
+        .map(|line| line.split("--").next().unwrap_or_default())
+        .collect::<Vec<_>>()
+        .join("\n");
+    let sql = sql.as_str();
     let upper = sql.to_ascii_uppercase();
     let mut found = Vec::new();
     let mut from = 0;
+    let word = |b: Option<&u8>| b.is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_');
     while let Some(at) = upper[from..].find("CHECK") {
         let start = from + at + 5;
+        // CHECK the keyword, not a part of a name such as `checked_in_at`.
+        let before = (from + at)
+            .checked_sub(1)
+            .and_then(|i| upper.as_bytes().get(i));
+        if word(before) || word(upper.as_bytes().get(start)) {
+            from = start;
+            continue;
+        }
         let Some(open) = sql[start..].find('(').map(|o| start + o) else {
             break;
         };

@@ -141,6 +141,27 @@ pub struct AttendanceView {
 
 /// A check-in with its attendance list, in the order volunteers arrived.
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[schema(examples(json!({
+    "id": "0193a5b0-7e1a-7c3e-9a41-3f5e2b7c9d70",
+    "code": "7KQ2-M9XD",
+    "qr_payload": "timebank:check-in:7KQ2M9XD",
+    "activity_id": "0193a5b0-7e1a-7c3e-9a41-3f5e2b7c9d21",
+    "organisation_id": "0193a5b0-7e1a-7c3e-9a41-3f5e2b7c9d0b",
+    "note": "Spring clean-up of the riverside",
+    "opened_by": "0193a5b0-7e1a-7c3e-9a41-3f5e2b7c9d02",
+    "opened_at": "2026-03-14T01:00:00Z",
+    "code_expires_at": "2026-03-14T01:15:00Z",
+    "status": "open",
+    "confirmed_by": null,
+    "confirmed_at": null,
+    "attendances": [{
+        "volunteer_id": "0193a5b0-7e1a-7c3e-9a41-3f5e2b7c9d08",
+        "name": "Li Wei",
+        "checked_in_at": "2026-03-14T01:05:00Z",
+        "checked_out_at": "2026-03-14T03:40:00Z",
+        "confirmed": false
+    }]
+})))]
 pub struct CheckInDetail {
     /// The check-in.
     #[serde(flatten)]
@@ -293,13 +314,16 @@ fn my_attendance(
     })
 }
 
+/// A volunteer to pay, and from when to when.
+type Attended = (VolunteerId, DateTime<Utc>, DateTime<Utc>);
+
 /// Who is paid, with their spans, from what the coordinator named (or
 /// everyone who checked out). Refused whole when the list itself is wrong:
 /// someone who never checked in, named twice, or without an end.
 fn chosen(
     attendances: &[AttendanceRow],
     request: &ConfirmCheckInRequest,
-) -> Result<Vec<(VolunteerId, DateTime<Utc>, DateTime<Utc>)>, AppError> {
+) -> Result<Vec<Attended>, AppError> {
     let picked: Vec<_> = match &request.attendees {
         None => attendances
             .iter()
