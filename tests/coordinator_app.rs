@@ -176,8 +176,8 @@ fn records_of(bank: &Bank, volunteer: &str) -> Vec<Value> {
     )
 }
 
-#[test]
-fn records_made_offline_sync_exactly_once() {
+on_both_backends! {
+records_made_offline_sync_exactly_once(backend) {
     let Some(driver) = Driver::start() else {
         assert!(
             std::env::var_os("CI").is_none(),
@@ -188,7 +188,7 @@ fn records_made_offline_sync_exactly_once() {
         );
         return;
     };
-    let mut bank = Bank::new(Backend::Sqlite);
+    let mut bank = Bank::new(backend);
     let community = bank.organisation("Riverside", "community", &bank.organisation_id);
     let username = format!("coord-{}", fresh_key());
     let created = bank.api.post(
@@ -364,4 +364,5 @@ fn records_made_offline_sync_exactly_once() {
     assert_eq!(status(&theirs), "credited");
     assert_eq!(status(&mine), "pending_approval");
     bank.assert_verified();
+}
 }

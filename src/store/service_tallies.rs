@@ -27,35 +27,50 @@ pub struct TallyDelta {
 }
 
 /// Adds each change to its tally, making the tally when it is the first.
+/// `deltas` name each tally once (a batch's changes are summed first): on
+/// PostgreSQL they go as multi-row upserts, one round trip per chunk.
 pub fn add(conn: &mut DbConnection, deltas: &[TallyDelta]) -> Result<(), AppError> {
     use service_tallies::{minutes, period, points, table, volunteer_id};
-    for delta in deltas {
+    let (raised, lowered): (Vec<&TallyDelta>, Vec<&TallyDelta>) =
+        deltas.iter().partition(|d| d.minutes >= 0 && d.points >= 0);
+    for delta in lowered {
         // A tally lowered was raised before: its row exists. (An upsert
         // cannot lower it: both backends check the row it would insert.)
-        if delta.minutes < 0 || delta.points < 0 {
-            let changed = diesel::update(table.find((delta.volunteer_id, &delta.period)))
-                .set((
-                    minutes.eq(minutes + delta.minutes),
-                    points.eq(points + delta.points),
-                ))
-                .execute(conn)?;
-            if changed != 1 {
-                return Err(AppError::internal("lowering a service tally never raised"));
-            }
-            continue;
-        }
-        let upsert = diesel::insert_into(table)
-            .values(delta)
-            .on_conflict((volunteer_id, period))
-            .do_update()
+        let changed = diesel::update(table.find((delta.volunteer_id, &delta.period)))
             .set((
-                minutes.eq(minutes + excluded(minutes)),
-                points.eq(points + excluded(points)),
-            ));
-        match conn {
-            DbConnection::Sqlite(c) => upsert.execute(c)?,
-            DbConnection::Postgresql(c) => upsert.execute(c)?,
+                minutes.eq(minutes + delta.minutes),
+                points.eq(points + delta.points),
+            ))
+            .execute(conn)?;
+        if changed != 1 {
+            return Err(AppError::internal("lowering a service tally never raised"));
+        }
+    }
+    let raised: Vec<TallyDelta> = raised.into_iter().cloned().collect();
+    macro_rules! upsert {
+        ($rows:expr) => {
+            diesel::insert_into(table)
+                .values($rows)
+                .on_conflict((volunteer_id, period))
+                .do_update()
+                .set((
+                    minutes.eq(minutes + excluded(minutes)),
+                    points.eq(points + excluded(points)),
+                ))
         };
+    }
+    match conn {
+        DbConnection::Postgresql(c) => {
+            for chunk in raised.chunks(super::INSERT_CHUNK) {
+                upsert!(chunk).execute(c)?;
+            }
+        }
+        // In-process statements cost microseconds; one row each.
+        DbConnection::Sqlite(c) => {
+            for row in &raised {
+                upsert!(row).execute(c)?;
+            }
+        }
     }
     Ok(())
 }
