@@ -40,7 +40,7 @@ FUND_AMOUNT = "1000000.00"
 BACKENDS = ("sqlite", "postgres")
 TRANSFER_CASES = ("spread", "hot", "few", "counter")
 CASES = TRANSFER_CASES + ("scope", "batch")
-SCOPE_LUA = os.path.join(BENCH_DIR, "accounts_page.lua")
+SCOPE_LUA = os.path.join(BENCH_DIR, "get_page.lua")
 BATCH_LUA = os.path.join(BENCH_DIR, "service_batch.lua")
 
 # Targets from bench/README.md, checked with --check.
@@ -333,6 +333,7 @@ def run_wrk(args, case, port, files, issuance, run_id, partner, activity=""):
                TIMEBANK_BENCH_ACCOUNTS=files["accounts"],
                TIMEBANK_BENCH_VOLUNTEERS=files["volunteers"],
                TIMEBANK_BENCH_ACTIVITY=activity,
+               TIMEBANK_BENCH_PATH="/v1/accounts?limit=50" if case == "scope" else "",
                TIMEBANK_BENCH_THREADS=str(args.threads),
                TIMEBANK_BENCH_UUID_PREFIX=secrets.token_hex(4),
                TIMEBANK_BENCH_TOKEN=files["token"],
