@@ -126,6 +126,9 @@ def parse_args():
                    help="also write the JSON here ('' to skip; default bench/results/latest.json)")
     p.add_argument("--log-dir",
                    help="keep the server logs here (default: a temp dir removed afterwards)")
+    p.add_argument("--keep-database", action="store_true",
+                   help="keep the SQLite file (and its temp dir) and the PostgreSQL database "
+                        "afterwards, to EXPLAIN a query on what was seeded; logs where they are")
     p.add_argument("--check", action="store_true",
                    help="exit 2 when a target from bench/README.md is missed")
     args = p.parse_args()
@@ -419,7 +422,6 @@ def bench_backend(backend, args, binary, run_id):
     servers = []
     with contextlib.ExitStack() as stack:
         workdir = tempfile.mkdtemp(prefix=f"timebank-bench-{backend}-")
-        stack.callback(shutil.rmtree, workdir, ignore_errors=True)
         if backend == "sqlite":
             db_url = os.path.join(workdir, "timebank.db")
         else:
@@ -427,8 +429,13 @@ def bench_backend(backend, args, binary, run_id):
             db_name = f"timebank_bench_{run_id}"
             log(f"creating database {db_name}")
             psql(f'CREATE DATABASE "{db_name}"')
-            stack.callback(drop_database, db_name)
             db_url = f"postgres://{PG_USER}@{HOST}:{PG_PORT}/{db_name}"
+        if args.keep_database:
+            stack.callback(log, f"{backend}: kept the database {db_url}")
+        else:
+            stack.callback(shutil.rmtree, workdir, ignore_errors=True)
+            if backend == "postgres":
+                stack.callback(drop_database, db_name)
 
         password = f"Bench-{secrets.token_hex(12)}-Pw1!"
         env = dict(os.environ,
