@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
-"""Load benchmark for timebank: POST /v1/transfers on SQLite and PostgreSQL.
+"""Load benchmark for timebank on SQLite and PostgreSQL: transfers, reads, batches.
 
-For each backend: fresh database, bootstrap, seed volunteer accounts through the
-API, fund them from the issuance account, then run wrk (bench/transfers.lua) for
-the "spread" and "hot" cases. The server is restarted before each case, so
-peak_rss_mb is the VmHWM of the process that served that case only.
+For each backend: fresh database, bootstrap, seed what the chosen cases need
+through the API (funded volunteer accounts, a city of organisations, volunteers
+and their service records), then run wrk for each case. The server is
+restarted before each case (and each leaderboard shape), so peak_rss_mb is the
+VmHWM of the process that served that measurement only.
 
 Prints one JSON list on stdout; progress goes to stderr. See bench/README.md.
 Only the Python standard library is used.
@@ -12,6 +13,7 @@ Only the Python standard library is used.
 
 import argparse
 import contextlib
+import datetime
 import http.client
 import json
 import os
@@ -25,6 +27,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 from concurrent.futures import ThreadPoolExecutor, as_completed
 
 BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -39,9 +42,12 @@ USERNAME = "bench"
 FUND_AMOUNT = "1000000.00"
 BACKENDS = ("sqlite", "postgres")
 TRANSFER_CASES = ("spread", "hot", "few", "counter")
-CASES = TRANSFER_CASES + ("scope", "batch")
-SCOPE_LUA = os.path.join(BENCH_DIR, "accounts_page.lua")
+CASES = TRANSFER_CASES + ("scope", "batch", "leaderboard")
+# One GET repeated: the scope case and each leaderboard shape.
+GET_LUA = os.path.join(BENCH_DIR, "get_page.lua")
 BATCH_LUA = os.path.join(BENCH_DIR, "service_batch.lua")
+# The most records POST /v1/service-records/batch takes at once.
+BATCH_RECORDS = 500
 
 # Targets from bench/README.md, checked with --check.
 HOT_RPS_TARGET = {"sqlite": 10000, "postgres": 4000}
@@ -51,6 +57,23 @@ P99_MS_TARGET = 50
 # The batch case: service records a second, 500 to a request.
 BATCH_RECORDS_TARGET = {"sqlite": 20000, "postgres": 8000}
 RSS_MB_TARGET = 150
+# GET /v1/leaderboards with 100,000 volunteers and 1,000,000 records.
+LEADERBOARD_P99_MS_TARGET = 200
+# The leaderboard case's measurements: who reads (an admin naming the
+# leaderboard city, or a coordinator of its first district or of one
+# community, in their own scope), the query, and whether the second page is
+# read (with the first page's next_cursor).
+LEADERBOARD_SHAPE_SPECS = {
+    "city-all-hours": ("admin", "period=all&by=hours", False),
+    "city-year-hours": ("admin", "period=year&by=hours", False),
+    "city-month-hours": ("admin", "period=month&by=hours", False),
+    "city-all-points": ("admin", "period=all&by=points", False),
+    "city-all-hours-page2": ("admin", "period=all&by=hours", True),
+    "district-all-hours": ("district", "period=all&by=hours", False),
+    "community-all-hours": ("community", "period=all&by=hours", False),
+}
+LEADERBOARD_SHAPES = tuple(LEADERBOARD_SHAPE_SPECS)
+LEADERBOARD_LIMIT = 50
 
 
 class BenchError(Exception):
@@ -78,6 +101,18 @@ def parse_args():
                    help="volunteers the batch case records service for (default 1000)")
     p.add_argument("--batch-connections", type=int, default=4,
                    help="wrk connections in the batch case: phones syncing at once (default 4)")
+    p.add_argument("--leaderboard-volunteers", type=int, default=100_000,
+                   help="volunteers of the leaderboard case's city (default 100000)")
+    p.add_argument("--leaderboard-records", type=int, default=1_000_000,
+                   help="credited service records the leaderboard case seeds, spread evenly "
+                        "over its volunteers (default 1000000)")
+    p.add_argument("--leaderboard-organisations", type=int, default=5_000,
+                   help="organisations of the leaderboard case's city (default 5000)")
+    p.add_argument("--leaderboard-connections", type=int, default=4,
+                   help="wrk connections in the leaderboard case (default 4): a latency "
+                        "target, not saturation")
+    p.add_argument("--leaderboard-shape", action="append", choices=LEADERBOARD_SHAPES,
+                   help="leaderboard shape to measure (repeatable; default: all)")
     p.add_argument("--duration", type=int, default=20, help="seconds per case (default 20)")
     p.add_argument("--connections", type=int, default=64, help="wrk connections (default 64)")
     p.add_argument("--threads", type=int, default=2, help="wrk threads (default 2)")
@@ -91,11 +126,19 @@ def parse_args():
                    help="also write the JSON here ('' to skip; default bench/results/latest.json)")
     p.add_argument("--log-dir",
                    help="keep the server logs here (default: a temp dir removed afterwards)")
+    p.add_argument("--keep-database", action="store_true",
+                   help="keep the SQLite file (and its temp dir) and the PostgreSQL database "
+                        "afterwards, to EXPLAIN a query on what was seeded; logs where they are")
     p.add_argument("--check", action="store_true",
                    help="exit 2 when a target from bench/README.md is missed")
     args = p.parse_args()
     if args.accounts < 2 or args.duration < 1 or args.connections < args.threads:
         p.error("need --accounts >= 2, --duration >= 1 and --connections >= --threads")
+    if args.leaderboard_volunteers < 1 or args.leaderboard_records < args.leaderboard_volunteers:
+        p.error("need --leaderboard-volunteers >= 1 and --leaderboard-records >= "
+                "--leaderboard-volunteers")
+    if args.leaderboard_connections < args.threads:
+        p.error("need --leaderboard-connections >= --threads")
     return args
 
 
@@ -253,32 +296,42 @@ class Api:
         self.local = threading.local()
 
     def post(self, path, body, idempotency_key=None, expect=(200, 201)):
-        headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        return self.request("POST", path, body, idempotency_key, expect)
+
+    def get(self, path, expect=(200,)):
+        return self.request("GET", path, None, None, expect)
+
+    def request(self, method, path, body, idempotency_key, expect):
+        headers = {"Accept": "application/json"}
+        if body is not None:
+            headers["Content-Type"] = "application/json"
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
         if idempotency_key:
             headers["Idempotency-Key"] = idempotency_key
-        data = json.dumps(body).encode()
-        # One retry on a dropped connection; safe because requests carry idempotency keys.
+        data = None if body is None else json.dumps(body).encode()
+        # One retry on a dropped connection; safe because requests carry
+        # idempotency keys (or client ids), and GETs change nothing.
         for attempt in (1, 2):
             conn = getattr(self.local, "conn", None)
             if conn is None:
                 conn = self.local.conn = http.client.HTTPConnection(HOST, self.port, timeout=30)
             try:
-                conn.request("POST", path, body=data, headers=headers)
+                conn.request(method, path, body=data, headers=headers)
                 resp = conn.getresponse()
                 raw = resp.read()
             except (OSError, http.client.HTTPException) as e:
                 conn.close()
                 self.local.conn = None
                 if attempt == 2:
-                    raise BenchError(f"POST {path}: {e}") from e
+                    raise BenchError(f"{method} {path}: {e}") from e
                 continue
             if resp.will_close:
                 conn.close()
                 self.local.conn = None
             if resp.status not in expect:
-                raise BenchError(f"POST {path} -> {resp.status}: {raw[:500].decode(errors='replace')}")
+                raise BenchError(f"{method} {path} -> {resp.status}: "
+                                 f"{raw[:500].decode(errors='replace')}")
             return json.loads(raw) if raw else {}
 
     def login(self, password):
@@ -324,26 +377,29 @@ def seed(api, info, count, workers, run_id, deadline):
 
 def case_connections(args, case):
     return {"scope": args.scope_connections,
-            "batch": args.batch_connections}.get(case, args.connections)
+            "batch": args.batch_connections,
+            "leaderboard": args.leaderboard_connections}.get(case, args.connections)
 
 
-def run_wrk(args, case, port, files, issuance, run_id, partner, activity=""):
+def run_wrk(args, case, port, files, issuance, run_id, partner, activity="", path="",
+            label=None):
     env = dict(os.environ,
                TIMEBANK_BENCH_CASE=case,
                TIMEBANK_BENCH_ACCOUNTS=files["accounts"],
                TIMEBANK_BENCH_VOLUNTEERS=files["volunteers"],
                TIMEBANK_BENCH_ACTIVITY=activity,
+               TIMEBANK_BENCH_PATH=path,
                TIMEBANK_BENCH_THREADS=str(args.threads),
                TIMEBANK_BENCH_UUID_PREFIX=secrets.token_hex(4),
                TIMEBANK_BENCH_TOKEN=files["token"],
                TIMEBANK_BENCH_ISSUANCE=issuance,
                TIMEBANK_BENCH_PARTNER=partner,
                TIMEBANK_BENCH_RUN_ID=run_id)
-    script = {"scope": SCOPE_LUA, "batch": BATCH_LUA}.get(case, LUA_SCRIPT)
+    script = {"scope": GET_LUA, "leaderboard": GET_LUA, "batch": BATCH_LUA}.get(case, LUA_SCRIPT)
     connections = case_connections(args, case)
     cmd = ["wrk", f"-t{args.threads}", f"-c{connections}", f"-d{args.duration}s",
            "--timeout", "10s", "-s", script, f"http://{HOST}:{port}/"]
-    log(f"{case}: {' '.join(cmd)}")
+    log(f"{label or case}: {' '.join(cmd)}" + (f" ({path})" if path else ""))
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     try:
         proc = subprocess.run(cmd, env=env, capture_output=True, text=True,
@@ -366,7 +422,6 @@ def bench_backend(backend, args, binary, run_id):
     servers = []
     with contextlib.ExitStack() as stack:
         workdir = tempfile.mkdtemp(prefix=f"timebank-bench-{backend}-")
-        stack.callback(shutil.rmtree, workdir, ignore_errors=True)
         if backend == "sqlite":
             db_url = os.path.join(workdir, "timebank.db")
         else:
@@ -374,8 +429,13 @@ def bench_backend(backend, args, binary, run_id):
             db_name = f"timebank_bench_{run_id}"
             log(f"creating database {db_name}")
             psql(f'CREATE DATABASE "{db_name}"')
-            stack.callback(drop_database, db_name)
             db_url = f"postgres://{PG_USER}@{HOST}:{PG_PORT}/{db_name}"
+        if args.keep_database:
+            stack.callback(log, f"{backend}: kept the database {db_url}")
+        else:
+            stack.callback(shutil.rmtree, workdir, ignore_errors=True)
+            if backend == "postgres":
+                stack.callback(drop_database, db_name)
 
         password = f"Bench-{secrets.token_hex(12)}-Pw1!"
         env = dict(os.environ,
@@ -398,6 +458,56 @@ def bench_backend(backend, args, binary, run_id):
             api.login(password)
             return server, api
 
+        def measure(case, label, credentials=None, path="", prepare=None):
+            """One wrk run on a server started for it, as the bootstrap admin or
+            as `credentials` (logged in now: tokens last an hour and seeding
+            may have taken a while). `prepare(api)` may return the path."""
+            server, api = start_server(label)
+            if credentials:
+                api = Api(server.port)
+                api.login_as(*credentials)
+            if prepare:
+                path = prepare(api)
+            with open(os.open(files["token"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600),
+                      "w") as f:
+                f.write(api.token + "\n")
+            cpu_before = server.cpu_seconds_by_thread()
+            w = run_wrk(args, case, server.port, files, info["issuance_account_id"], run_id,
+                        partner, activity, path, label)
+            cpu_after = server.cpu_seconds_by_thread()
+            rss = server.peak_rss_mb()
+            server.stop()
+            if w["status"]:
+                log(f"{label}: {w['status']} answers >= 400; the first: "
+                    f"{first_refusal(server.log_path)}")
+            return {
+                "backend": backend,
+                "case": case,
+                "requests_per_sec": round(w["requests"] / (w["duration_us"] / 1e6), 1),
+                "p50_ms": round(w["p50_us"] / 1000, 2),
+                "p99_ms": round(w["p99_us"] / 1000, 2),
+                "max_ms": round(w["max_us"] / 1000, 2),
+                "errors": w["connect"] + w["read"] + w["write"] + w["timeout"] + w["status"],
+                "requests": w["requests"],
+                "peak_rss_mb": rss,
+                "peak_rss_scope": "case (server restarted before each case)",
+                "duration_s": round(w["duration_us"] / 1e6, 2),
+                "connections": case_connections(args, case),
+                # Server CPU per request, by thread kind: where the time goes
+                # (the transfer writer is the one serial part).
+                "cpu_us_per_request": {
+                    name: round((cpu_after.get(name, 0.0) - spent) * 1e6
+                                / max(w["requests"], 1), 1)
+                    for name, spent in cpu_before.items()
+                    if cpu_after.get(name, 0.0) - spent > 0
+                },
+                # The load generator shares the machine's two cores.
+                "load_generator_cpu_us_per_request": round(
+                    w["cpu_s"] * 1e6 / max(w["requests"], 1), 1),
+                **({"records_per_request": w["records_per_request"]}
+                   if "records_per_request" in w else {}),
+            }
+
         try:
             log(f"{backend}: bootstrap")
             boot = subprocess.run([binary, "bootstrap", "--username", USERNAME], env=env,
@@ -407,72 +517,39 @@ def bench_backend(backend, args, binary, run_id):
             info = parse_bootstrap(boot.stdout)
 
             server, api = start_server("seed")
-            log(f"{backend}: seeding {args.accounts} accounts")
-            ids = seed(api, info, args.accounts, args.seed_workers, run_id,
-                       deadline=time.monotonic() + 1800)
-            with open(files["accounts"], "w") as f:
-                f.write("\n".join(ids) + "\n")
-            partner = api.post("/v1/accounts",
-                               {"ledger_id": info["ledger_id"], "kind": "partner",
-                                "name": "bench partner shop"}, expect=(201,))["id"]
-            scope_token = None
+            partner = ""
+            if any(case in TRANSFER_CASES for case in args.case):
+                log(f"{backend}: seeding {args.accounts} accounts")
+                ids = seed(api, info, args.accounts, args.seed_workers, run_id,
+                           deadline=time.monotonic() + 1800)
+                with open(files["accounts"], "w") as f:
+                    f.write("\n".join(ids) + "\n")
+                partner = api.post("/v1/accounts",
+                                   {"ledger_id": info["ledger_id"], "kind": "partner",
+                                    "name": "bench partner shop"}, expect=(201,))["id"]
+            scope_user = None
             if "scope" in args.case:
-                scope_token = seed_city(api, info, args)
-            activity, batch_token = "", None
+                scope_user = seed_city(api, info, args)
+            activity, batch_user = "", None
             if "batch" in args.case:
-                activity, batch_token = seed_volunteers(api, info, args, files["volunteers"],
-                                                        password)
+                activity, batch_user = seed_volunteers(api, info, args, files["volunteers"])
+            board = None
+            if "leaderboard" in args.case:
+                board = seed_leaderboard(api, info, args, password)
             server.stop()
 
             for case in args.case:
-                server, api = start_server(case)
-                with open(os.open(files["token"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
-                    f.write(api.token + "\n")
-                if case in ("scope", "batch"):
-                    token = scope_token if case == "scope" else batch_token
-                    if case == "batch":
-                        # Tokens last an hour; the seeding may have taken a while.
-                        token = Api(server.port).login_as(batch_token[0], batch_token[1])
-                    with open(os.open(files["token"], os.O_WRONLY | os.O_TRUNC), "w") as f:
-                        f.write(token + "\n")
-                cpu_before = server.cpu_seconds_by_thread()
-                w = run_wrk(args, case, server.port, files, info["issuance_account_id"], run_id,
-                            partner, activity)
-                cpu_after = server.cpu_seconds_by_thread()
-                rss = server.peak_rss_mb()
-                server.stop()
-                if w["status"]:
-                    log(f"{case}: {w['status']} answers >= 400; the first: "
-                        f"{first_refusal(server.log_path)}")
-                results.append({
-                    "backend": backend,
-                    "case": case,
-                    "requests_per_sec": round(w["requests"] / (w["duration_us"] / 1e6), 1),
-                    "p50_ms": round(w["p50_us"] / 1000, 2),
-                    "p99_ms": round(w["p99_us"] / 1000, 2),
-                    "max_ms": round(w["max_us"] / 1000, 2),
-                    "errors": w["connect"] + w["read"] + w["write"] + w["timeout"] + w["status"],
-                    "requests": w["requests"],
-                    "peak_rss_mb": rss,
-                    "peak_rss_scope": "case (server restarted before each case)",
-                    "duration_s": round(w["duration_us"] / 1e6, 2),
-                    "connections": case_connections(args, case),
-                    # Server CPU per request, by thread kind: where the time goes
-                    # (the transfer writer is the one serial part).
-                    "cpu_us_per_request": {
-                        name: round((cpu_after.get(name, 0.0) - spent) * 1e6
-                                    / max(w["requests"], 1), 1)
-                        for name, spent in cpu_before.items()
-                        if cpu_after.get(name, 0.0) - spent > 0
-                    },
-                    # The load generator shares the machine's two cores.
-                    "load_generator_cpu_us_per_request": round(
-                        w["cpu_s"] * 1e6 / max(w["requests"], 1), 1),
-                })
+                if case == "leaderboard":
+                    for shape in args.leaderboard_shape:
+                        results.append(measure_leaderboard(measure, board, shape))
+                        log(f"{backend}/{case}/{shape}: {json.dumps(results[-1])}")
+                    continue
+                user = {"scope": scope_user, "batch": batch_user}.get(case)
+                path = "/v1/accounts?limit=50" if case == "scope" else ""
+                results.append(measure(case, case, user, path))
                 if case == "batch":
-                    results[-1]["records_per_request"] = w["records_per_request"]
                     results[-1]["records_per_sec"] = round(
-                        results[-1]["requests_per_sec"] * w["records_per_request"])
+                        results[-1]["requests_per_sec"] * results[-1]["records_per_request"])
                 log(f"{backend}/{case}: {json.dumps(results[-1])}")
         except BaseException:
             if servers:
@@ -481,7 +558,56 @@ def bench_backend(backend, args, binary, run_id):
     return results
 
 
-def seed_volunteers(api, info, args, path, admin_password):
+def parallel(workers, fn, items, label=None, every=10_000):
+    """fn over items on `workers` threads, results in order; with `label`,
+    logs the progress every `every` items. The first failure stops the rest."""
+    items = list(items)
+    done = [0]
+    lock = threading.Lock()
+    started = time.monotonic()
+
+    def counted(item):
+        result = fn(item)
+        if label:
+            with lock:
+                done[0] += 1
+                n = done[0]
+            if n % every == 0 or n == len(items):
+                log(f"{label}: {n}/{len(items)} ({n / (time.monotonic() - started):.0f}/s)")
+        return result
+
+    pool = ThreadPoolExecutor(max_workers=workers)
+    try:
+        return list(pool.map(counted, items))
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def add_user(api, role, organisation, label):
+    """A new login with one role at `organisation`: (username, password)."""
+    username = f"{label}-{secrets.token_hex(4)}"
+    password = f"Bench-{secrets.token_hex(12)}-Pw1!"
+    api.post("/v1/users", {"username": username, "password": password,
+                           "roles": [{"role": role, "organisation_id": organisation}]},
+             expect=(201,))
+    return username, password
+
+
+def add_volunteers(api, communities, count, workers, label, phone_prefix, consent=None):
+    """`count` volunteers through POST /v1/volunteers, volunteer i at home in
+    communities[i % len(communities)] and consenting to leaderboards when
+    consent(i); their ids in order."""
+    def one(i):
+        return api.post("/v1/volunteers",
+                        {"name": f"{label} volunteer {i}", "phone": f"+86 {phone_prefix}{i:08d}",
+                         "organisation_id": communities[i % len(communities)],
+                         "leaderboard_consent": bool(consent and consent(i))},
+                        expect=(201,))["id"]
+
+    return parallel(workers, one, range(count), label=f"{label}: volunteers")
+
+
+def seed_volunteers(api, info, args, path):
     """The batch case's community: an activity, args.batch_volunteers
     volunteers (ids written to `path`) and a coordinator, whose username and
     password are returned with the activity."""
@@ -491,52 +617,46 @@ def seed_volunteers(api, info, args, path, admin_password):
     activity = api.post("/v1/activities",
                         {"organisation_id": community, "name": "bench visiting",
                          "category": "elderly_care"}, expect=(201,))["id"]
-    coordinator = ("bench-coordinator", admin_password)
-    api.post("/v1/users", {"username": coordinator[0], "password": coordinator[1],
-                           "roles": [{"role": "coordinator", "organisation_id": community}]},
-             expect=(201,))
-
-    def one(i):
-        return api.post("/v1/volunteers",
-                        {"name": f"bench volunteer {i}", "phone": f"+86 137{i:08d}",
-                         "organisation_id": community}, expect=(201,))["id"]
-
-    with ThreadPoolExecutor(max_workers=args.seed_workers) as pool:
-        ids = list(pool.map(one, range(args.batch_volunteers)))
+    coordinator = add_user(api, "coordinator", community, "bench-coordinator")
+    ids = add_volunteers(api, [community], args.batch_volunteers, args.seed_workers,
+                         "bench", "137")
     with open(path, "w") as f:
         f.write("\n".join(ids) + "\n")
     log(f"seeded {len(ids)} volunteers for the batch case")
     return activity, coordinator
 
 
-def seed_city(api, info, args):
-    """The scope case's city: districts, streets and communities under the
-    bootstrap organisation (args.organisations in all), args.scope_accounts
-    wallets spread over the communities, and a coordinator of the first
-    district, whose token is returned."""
-    city = info["organisation_id"]
+def seed_organisations(api, city, total, workers, label):
+    """A city's tree under `city`: 10 districts of 20 streets each, and
+    communities under the streets to make `total` organisations counting
+    `city` (at least one a street). Returns the district and community ids."""
     districts = 10
     streets_per_district = 20
     streets = districts * streets_per_district
-    communities_per_street = max(1, -(-(args.organisations - 1 - districts - streets)
-                                      // streets))
+    communities_per_street = max(1, -(-(total - 1 - districts - streets) // streets))
 
     def org(name, kind, parent):
         return api.post("/v1/organisations", {"name": name, "kind": kind, "parent_id": parent},
                         expect=(201,))["id"]
 
-    def parallel(fn, items):
-        with ThreadPoolExecutor(max_workers=args.seed_workers) as pool:
-            return list(pool.map(fn, items))
-
-    log("scope: seeding the city's organisations")
+    log(f"{label}: seeding the city's organisations")
     district_ids = [org(f"District {d}", "district", city) for d in range(districts)]
-    street_ids = parallel(lambda p: org(f"Street {p[1]}", "street", p[0]),
-                       [(d, s) for d in district_ids for s in range(streets_per_district)])
-    communities = parallel(lambda p: org(f"Community {p[1]}", "community", p[0]),
+    street_ids = parallel(workers, lambda p: org(f"Street {p[1]}", "street", p[0]),
+                          [(d, s) for d in district_ids for s in range(streets_per_district)])
+    communities = parallel(workers, lambda p: org(f"Community {p[1]}", "community", p[0]),
                            [(s, c) for s in street_ids for c in range(communities_per_street)])
-    log(f"scope: {1 + len(district_ids) + len(street_ids) + len(communities)} organisations; "
-        f"seeding {args.scope_accounts} wallets")
+    log(f"{label}: {1 + len(district_ids) + len(street_ids) + len(communities)} organisations")
+    return district_ids, communities
+
+
+def seed_city(api, info, args):
+    """The scope case's city: districts, streets and communities under the
+    bootstrap organisation (args.organisations in all), args.scope_accounts
+    wallets spread over the communities, and a coordinator of the first
+    district, whose username and password are returned."""
+    district_ids, communities = seed_organisations(api, info["organisation_id"],
+                                                   args.organisations, args.seed_workers, "scope")
+    log(f"scope: seeding {args.scope_accounts} wallets")
     started = time.monotonic()
 
     def wallet(i):
@@ -545,16 +665,160 @@ def seed_city(api, info, args):
                          "organisation_id": communities[i % len(communities)],
                          "name": f"city volunteer {i}"}, expect=(201,))["id"]
 
-    parallel(wallet, range(args.scope_accounts))
+    parallel(args.seed_workers, wallet, range(args.scope_accounts))
     log(f"scope: wallets seeded in {time.monotonic() - started:.0f}s")
-    username = f"district-coordinator-{secrets.token_hex(4)}"
-    password = f"Coord-{secrets.token_hex(12)}-Pw1!"
-    api.post("/v1/users", {"username": username, "password": password,
-                           "roles": [{"role": "coordinator",
-                                      "organisation_id": district_ids[0]}]}, expect=(201,))
-    coordinator = Api(api.port)
-    reply = coordinator.post("/v1/auth/token", {"username": username, "password": password})
-    return reply["access_token"]
+    return add_user(api, "coordinator", district_ids[0], "district-coordinator")
+
+
+# A volunteer's records lie this many days apart (each on its own day, so
+# no overlap or daily cap refuses one), and volunteers' records are offset
+# from each other's by up to as many days.
+RECORD_DAY_STRIDE = 37
+# Every seeded record starts at this hour of the scheme's clock (after the
+# night of the approval thresholds) and lasts 30 to 240 minutes.
+RECORD_START_HOUR = 8
+RECORD_MAX_MINUTES = 240
+
+
+def service_zone():
+    """The scheme's time zone, as the server reads it (default +08:00)."""
+    text = os.environ.get("TIMEBANK_SERVICE_UTC_OFFSET") or "+08:00"
+    try:
+        return datetime.datetime.strptime(text, "%z").tzinfo
+    except ValueError as e:
+        raise BenchError(f"TIMEBANK_SERVICE_UTC_OFFSET {text!r}: {e}") from e
+
+
+def record_plan(volunteers, count, zone, now=None):
+    """Where the leaderboard case's records fall: a function of record r
+    giving (volunteer index, started_at, minutes). Record r is the
+    (r // n)-th of volunteer r % n; its day is the latest day whose records
+    have all ended, less RECORD_DAY_STRIDE days per earlier record and the
+    volunteer's own offset, so most volunteers served this year, some this
+    month, and minutes vary between volunteers and records."""
+    now = (now or datetime.datetime.now(datetime.timezone.utc)).astimezone(zone)
+    latest_end = datetime.time(RECORD_START_HOUR + RECORD_MAX_MINUTES // 60, 10)
+    anchor = now.date() if now.time() >= latest_end else now.date() - datetime.timedelta(days=1)
+    n = volunteers
+
+    def plan(r):
+        v, j = r % n, r // n
+        day = anchor - datetime.timedelta(days=j * RECORD_DAY_STRIDE + v % RECORD_DAY_STRIDE)
+        start = datetime.datetime.combine(day, datetime.time(RECORD_START_HOUR), tzinfo=zone)
+        # Each volunteer serves longer or shorter as a rule (level), each
+        # record a little more or less: totals spread widely, with ties.
+        units = RECORD_MAX_MINUTES // 15 - 2 - 4
+        level = (v * 2_654_435_761) % 2**32 >> 8
+        jitter = ((v * 1_000_003 + j * 7_919) * 2_654_435_761) % 2**32 >> 8
+        minutes = 15 * (2 + level % (units + 1) + jitter % 5)
+        return v, start, minutes
+
+    in_month = sum(1 for v in range(min(n, count))
+                   if (plan(v)[1].year, plan(v)[1].month) == (now.year, now.month))
+    return plan, in_month
+
+
+def seed_service_records(api, activity, volunteers, count, workers, zone):
+    """`count` credited service records through POST /v1/service-records/batch,
+    BATCH_RECORDS a request (as service_batch.lua sends them: one activity,
+    each record with its own client id and its own (volunteer, day)), laid
+    out by record_plan. Returns the seconds it took."""
+    plan, in_month = record_plan(len(volunteers), count, zone)
+    if not in_month:
+        log("leaderboard: no record falls in this month yet (too early on its first day): "
+            "period=month will be empty")
+    prefix = secrets.token_hex(4)
+
+    def batch(first):
+        records = []
+        for r in range(first, min(first + BATCH_RECORDS, count)):
+            v, start, minutes = plan(r)
+            records.append({"volunteer_id": volunteers[v], "activity_id": activity,
+                            "started_at": start.isoformat(), "minutes": minutes,
+                            "client_id": f"{prefix}-0000-4000-8000-{r:012x}"})
+        reply = api.post("/v1/service-records/batch", {"records": records}, expect=(200,))
+        if reply["refused"] or reply["created"] + reply["found"] != len(records):
+            refused = next((i for i in reply["results"] if i.get("problem")), {})
+            raise BenchError(f"a seeding batch was refused: {json.dumps(refused)[:500]}")
+        return len(records)
+
+    started = time.monotonic()
+    parallel(workers, batch, range(0, count, BATCH_RECORDS), label="leaderboard: records",
+             every=max(1, 100_000 // BATCH_RECORDS))
+    return time.monotonic() - started
+
+
+def seed_leaderboard(api, info, args, admin_password):
+    """The leaderboard case's city, its own tree under the bootstrap
+    organisation (args.leaderboard_organisations in all), an activity
+    offered city-wide, args.leaderboard_volunteers volunteers spread over
+    its communities (two in three consenting to leaderboards),
+    args.leaderboard_records credited records, and coordinators of its
+    first district and of one community. Returns what the shapes read as."""
+    city = api.post("/v1/organisations",
+                    {"name": "Leaderboard city", "kind": "city",
+                     "parent_id": info["organisation_id"]}, expect=(201,))["id"]
+    districts, communities = seed_organisations(api, city, args.leaderboard_organisations,
+                                                args.seed_workers, "leaderboard")
+    activity = api.post("/v1/activities",
+                        {"organisation_id": city, "name": "leaderboard visiting",
+                         "category": "elderly_care"}, expect=(201,))["id"]
+    users = {"district": add_user(api, "coordinator", districts[0], "lb-district"),
+             "community": add_user(api, "coordinator", communities[0], "lb-community")}
+    started = time.monotonic()
+    volunteers = add_volunteers(api, communities, args.leaderboard_volunteers, args.seed_workers,
+                                "leaderboard", "138", consent=lambda i: i % 3 != 0)
+    volunteers_s = time.monotonic() - started
+    # The volunteers may have taken a while, and tokens last an hour.
+    api.login(admin_password)
+    # As many at once as phones in the batch case: the records' writes are serial.
+    records_s = seed_service_records(api, activity, volunteers, args.leaderboard_records,
+                                     args.batch_connections, service_zone())
+    seeding = {
+        "volunteers": len(volunteers),
+        "volunteers_s": round(volunteers_s, 1),
+        "volunteers_per_sec": round(len(volunteers) / volunteers_s, 1),
+        "records": args.leaderboard_records,
+        "records_s": round(records_s, 1),
+        "records_per_sec": round(args.leaderboard_records / records_s),
+        "records_per_request": BATCH_RECORDS,
+        "record_connections": args.batch_connections,
+    }
+    log(f"leaderboard: seeded {json.dumps(seeding)}")
+    return {"city": city, "users": users, "seeding": seeding}
+
+
+def measure_leaderboard(measure, board, shape):
+    """One leaderboard shape: its board is read once first (it must have
+    places; for page 2, the first page gives the cursor), then by wrk."""
+    caller, query, second_page = LEADERBOARD_SHAPE_SPECS[shape]
+    # An admin names the city; a coordinator reads their own scope.
+    scope = f"organisation={board['city']}&" if caller == "admin" else ""
+    path = f"/v1/leaderboards?{scope}{query}&limit={LEADERBOARD_LIMIT}"
+    seen = {}
+
+    def prepare(api):
+        target = path
+        if second_page:
+            first = api.get(path)
+            if not first.get("next_cursor"):
+                raise BenchError(f"{shape}: {path} has no second page")
+            target = f"{path}&cursor={urllib.parse.quote(first['next_cursor'], safe='')}"
+        page = api.get(target)
+        items = page["items"]
+        if not items:
+            raise BenchError(f"{shape}: {target} has no places")
+        seen.update(places=len(items), anonymous=sum(1 for i in items if i["anonymous"]),
+                    first_rank=items[0]["rank"], first_hours=items[0]["hours"]["hours"],
+                    period_key=page["period_key"])
+        return target
+
+    user = None if caller == "admin" else board["users"][caller]
+    row = measure("leaderboard", f"leaderboard-{shape}", user, prepare=prepare)
+    row["shape"] = shape
+    row["page"] = dict(seen)
+    row["seeding"] = board["seeding"]
+    return row
 
 
 def first_refusal(log_path):
@@ -584,7 +848,7 @@ def parse_bootstrap(stdout):
 def missed_targets(results):
     missed = []
     for r in results:
-        name = f"{r['backend']}/{r['case']}"
+        name = "/".join(filter(None, (r["backend"], r["case"], r.get("shape"))))
         if r["case"] == "batch":
             target = BATCH_RECORDS_TARGET[r["backend"]]
             if r["records_per_sec"] < target:
@@ -599,8 +863,9 @@ def missed_targets(results):
         if (r["backend"] == "postgres" and r["case"] in ("few", "counter") and hot
                 and r["requests_per_sec"] < FEW_SHARE_OF_HOT * hot["requests_per_sec"]):
             missed.append(f"{name}: {r['requests_per_sec']}/s < {FEW_SHARE_OF_HOT} x hot")
-        if r["p99_ms"] > P99_MS_TARGET:
-            missed.append(f"{name}: p99 {r['p99_ms']} ms > {P99_MS_TARGET} ms")
+        p99_target = LEADERBOARD_P99_MS_TARGET if r["case"] == "leaderboard" else P99_MS_TARGET
+        if r["p99_ms"] > p99_target:
+            missed.append(f"{name}: p99 {r['p99_ms']} ms > {p99_target} ms")
         if r["errors"]:
             missed.append(f"{name}: {r['errors']} errors")
         if r["peak_rss_mb"] > RSS_MB_TARGET:
@@ -612,6 +877,8 @@ def main():
     args = parse_args()
     args.backend = [b for b in BACKENDS if b in (args.backend or BACKENDS)]
     args.case = [c for c in CASES if c in (args.case or CASES)]
+    args.leaderboard_shape = [s for s in LEADERBOARD_SHAPES
+                              if s in (args.leaderboard_shape or LEADERBOARD_SHAPES)]
     # Turn SIGTERM/SIGHUP into SystemExit so every cleanup below still runs.
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, lambda signum, _frame: sys.exit(128 + signum))

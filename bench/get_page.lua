@@ -1,7 +1,13 @@
--- wrk script of the scope case (bench/run.py): a district coordinator reads
--- the first page of GET /v1/accounts in a city of thousands of organisations
--- and 100,000 wallets. TIMEBANK_BENCH_TOKEN is the coordinator's token file.
--- done() prints "BENCH_RESULT {json}" as transfers.lua does.
+-- wrk script of the read cases (bench/run.py): every request is the same GET,
+-- one page of a listing read by one caller. scope: a district coordinator
+-- reads GET /v1/accounts?limit=50 in a city of thousands of organisations and
+-- 100,000 wallets; leaderboard: an admin or a coordinator reads a page of
+-- GET /v1/leaderboards. done() prints "BENCH_RESULT {json}" as transfers.lua
+-- does; wrk counts answers >= 400 itself.
+--
+-- Parameters come from the environment (set by run.py):
+--   TIMEBANK_BENCH_PATH   the path and query read, e.g. /v1/accounts?limit=50
+--   TIMEBANK_BENCH_TOKEN  file holding the caller's access token
 
 local function env(name)
   local value = os.getenv(name)
@@ -16,11 +22,12 @@ function init(args)
   for line in io.lines(env("TIMEBANK_BENCH_TOKEN")) do
     token = token or line
   end
+  path = env("TIMEBANK_BENCH_PATH")
   wrk.headers["Authorization"] = "Bearer " .. token
 end
 
 function request()
-  return wrk.format("GET", "/v1/accounts?limit=50")
+  return wrk.format("GET", path)
 end
 
 function done(summary, latency, requests)
